@@ -1,0 +1,27 @@
+# Every target prepares what it needs: a fresh Debian/Ubuntu machine only needs `make test`.
+PY := .venv/bin/python
+RUN_DB := $(PY) scripts/mariadb_server.py run --
+
+.PHONY: test test-fast lint demo django-suite bench clean venv
+
+venv:
+	@scripts/bootstrap.sh
+
+## The whole suite (unit, integration, faults) against a throwaway MariaDB.
+test: venv
+	$(RUN_DB) $(PY) -m pytest $(PYTEST_ARGS)
+
+## Unit tests only (no database).
+test-fast: venv
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy django_pooled_mysql
+
+demo: venv
+	@echo "The gevent demo is not built yet (issue 8)."
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache build *.egg-info

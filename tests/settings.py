@@ -1,0 +1,50 @@
+"""Django settings for the test suite: two aliases on the test server named by the environment."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+URL_ENV = "DJANGO_POOLED_MYSQL_TEST_URL"
+
+
+def server_from_url(url: str) -> dict[str, str]:
+    """HOST/PORT/USER/PASSWORD settings from ``mysql://user:password@host:port/``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mysql", "mariadb"):
+        raise ImproperlyConfigured("%s must look like mysql://user:password@host:port/" % URL_ENV)
+    return {
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": str(parts.port or 3306),
+        "USER": unquote(parts.username or "root"),
+        "PASSWORD": unquote(parts.password or ""),
+    }
+
+
+_url = os.environ.get(URL_ENV)
+if not _url:
+    raise ImproperlyConfigured(
+        "%s is not set. Run the suite with `make test` (which starts a throwaway MariaDB), "
+        "or set it to a server the tests may use, e.g. mysql://root@127.0.0.1:3306/" % URL_ENV
+    )
+SERVER = server_from_url(_url)
+ENGINE = os.environ.get("DJANGO_POOLED_MYSQL_TEST_ENGINE", "django.db.backends.mysql")
+
+
+def database(name: str, **extra: object) -> dict[str, object]:
+    """One DATABASES entry on the test server."""
+    return {"ENGINE": ENGINE, "NAME": name, **SERVER, "TEST": {"CHARSET": "utf8mb4"}, **extra}
+
+
+DATABASES = {
+    "default": database("pooled_default"),
+    "other": database("pooled_other"),
+}
+
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "tests.testapp"]
+SECRET_KEY = "tests-only"
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

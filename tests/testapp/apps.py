@@ -1,0 +1,8 @@
+"""App config for the test models."""
+
+from django.apps import AppConfig
+
+
+class TestAppConfig(AppConfig):
+    name = "tests.testapp"
+    label = "testapp"
