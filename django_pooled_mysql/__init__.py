@@ -1,5 +1,48 @@
-"""django-pooled-mysql: a Django MySQL/MariaDB ENGINE with per-statement connection leases."""
+"""django-pooled-mysql: a Django MySQL/MariaDB ENGINE with per-statement connection leases.
+
+Import-light: settings.py may import this package before ``pymysql.install_as_MySQLdb()`` has
+run, so the driver (and the exceptions subclassing its errors) load only on first use.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0.dev0"
+__all__ = [
+    "ConnectionLostInTransaction",
+    "PoolClosed",
+    "PoolTimeout",
+    "close_all_pools",
+    "close_pool",
+    "pool_stats",
+]
+
+
+def pool_stats(alias: str = "default") -> dict[str, Any]:
+    """Counters of the pool serving ``alias`` in this process (see docs/reference.md)."""
+    from django.db import connections
+
+    return connections[alias].pool_stats()
+
+
+def close_pool(alias: str = "default") -> int:
+    """Close this process's pools for ``alias``; returns how many were closed."""
+    from django.db import connections
+
+    return connections[alias].close_pool()
+
+
+def close_all_pools() -> int:
+    """Close every pool of this process (for shutdown and tests)."""
+    from .pool import close_pools
+
+    return close_pools()
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("PoolTimeout", "ConnectionLostInTransaction", "PoolClosed"):
+        from . import exceptions
+
+        return getattr(exceptions, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

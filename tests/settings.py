@@ -30,7 +30,7 @@ if not _url:
         "or set it to a server the tests may use, e.g. mysql://root@127.0.0.1:3306/" % URL_ENV
     )
 SERVER = server_from_url(_url)
-ENGINE = os.environ.get("DJANGO_POOLED_MYSQL_TEST_ENGINE", "django.db.backends.mysql")
+ENGINE = os.environ.get("DJANGO_POOLED_MYSQL_TEST_ENGINE", "django_pooled_mysql")
 
 
 def database(name: str, **extra: object) -> dict[str, object]:
@@ -41,6 +41,12 @@ def database(name: str, **extra: object) -> dict[str, object]:
 DATABASES = {
     "default": database("pooled_default"),
     "other": database("pooled_other"),
+    # The stock backend on the default test database, for side-by-side checks.
+    "stock": {
+        **database("pooled_default"),
+        "ENGINE": "django.db.backends.mysql",
+        "TEST": {"MIRROR": "default"},
+    },
 }
 
 INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "tests.testapp"]

@@ -7,10 +7,10 @@ from django.db import connections
 
 from tests.testapp.models import Author
 
-pytestmark = pytest.mark.django_db(databases=["default", "other"])
+pytestmark = pytest.mark.django_db(databases=["default", "other", "stock"])
 
 
-@pytest.mark.parametrize("alias", ["default", "other"])
+@pytest.mark.parametrize("alias", ["default", "other", "stock"])
 def test_model_round_trips_on_each_alias(alias: str) -> None:
     created = Author.objects.using(alias).create(name="Ada %s" % alias, age=36)
     fetched = Author.objects.using(alias).get(pk=created.pk)
@@ -24,3 +24,10 @@ def test_aliases_use_separate_test_databases() -> None:
             cursor.execute("SELECT DATABASE()")
             names.add(cursor.fetchone()[0])
     assert names == {"test_pooled_default", "test_pooled_other"}
+
+
+def test_stock_alias_is_the_stock_backend_on_the_default_test_database() -> None:
+    assert connections["stock"].__class__.__module__ == "django.db.backends.mysql.base"
+    with connections["stock"].cursor() as cursor:
+        cursor.execute("SELECT DATABASE()")
+        assert cursor.fetchone()[0] == "test_pooled_default"

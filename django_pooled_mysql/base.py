@@ -1,0 +1,206 @@
+"""The ENGINE's DatabaseWrapper: the only place Django meets the pool."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import partial
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS
+from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
+from django.db.backends.mysql import base as mysql_base
+from django.utils.functional import cached_property
+
+from . import pool as pool_registry
+from .connection import PooledConnection
+from .creation import DatabaseCreation
+from .options import PoolOptions, check_conn_max_age, parse_pool_option
+from .pool import ConnectionPool
+
+Database = mysql_base.Database
+
+# The same query Django's MySQL backend runs per connection, run here once per pool.
+SERVER_FACTS_SQL = """
+    SELECT VERSION(),
+           @@sql_mode,
+           @@default_storage_engine,
+           @@sql_auto_is_null,
+           @@lower_case_table_names,
+           CONVERT_TZ('2001-01-01 01:00:00', 'UTC', 'UTC') IS NOT NULL
+"""
+
+
+def read_server_facts(conn: Any) -> dict[str, Any]:
+    """Server facts in the shape of Django's ``mysql_server_data``."""
+    cursor = conn.cursor()
+    try:
+        cursor.execute(SERVER_FACTS_SQL)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return {
+        "version": row[0],
+        "sql_mode": row[1],
+        "default_storage_engine": row[2],
+        "sql_auto_is_null": bool(row[3]),
+        "lower_case_table_names": bool(row[4]),
+        "has_zoneinfo_database": bool(row[5]),
+    }
+
+
+def open_physical_connection(
+    params: dict[str, Any], isolation_level: str | None, facts: dict[str, Any]
+) -> Any:
+    """Connect with Django's parameters and apply its per-connection session settings once."""
+    conn = Database.connect(**params)
+    try:
+        if not facts:
+            facts.update(read_server_facts(conn))
+        statements = []
+        if facts["sql_auto_is_null"]:
+            # As in Django's backend: make `col IS NULL` not match the last inserted row.
+            statements.append("SET SQL_AUTO_IS_NULL = 0")
+        if isolation_level:
+            statements.append(
+                "SET SESSION TRANSACTION ISOLATION LEVEL %s" % isolation_level.upper()
+            )
+        cursor = conn.cursor()
+        try:
+            # One statement per execute: PyMySQL does not enable multi-statements.
+            for statement in statements:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _fingerprint(params: dict[str, Any]) -> tuple[Any, ...]:
+    items = []
+    for key, value in sorted(params.items()):
+        if key == "password":
+            # Part of the identity of a pool, never of its name, a log line or a repr.
+            value = hashlib.sha256(str(value).encode()).hexdigest()
+        elif not isinstance(value, (str, int, float, bool, type(None))):
+            value = "%s@%x" % (type(value).__name__, id(value))
+        items.append((key, value))
+    return tuple(items)
+
+
+def _pool_name(alias: str, params: dict[str, Any]) -> str:
+    where = params.get("unix_socket") or "%s:%s" % (
+        params.get("host", "localhost"),
+        params.get("port", 3306),
+    )
+    return "'%s' (%s@%s/%s)" % (alias, params.get("user", ""), where, params.get("database", ""))
+
+
+class DatabaseWrapper(mysql_base.DatabaseWrapper):
+    """Django's MySQL DatabaseWrapper whose ``connection`` leases from a per-process pool."""
+
+    creation_class = DatabaseCreation
+
+    def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
+        super().__init__(settings_dict, alias)
+        self.pool_options: PoolOptions | None = None
+        if alias != NO_DB_ALIAS:
+            # Test-database creation and removal connect without a database (NO_DB_ALIAS);
+            # those short-lived connections use the stock path rather than a pool of their own.
+            options = settings_dict.get("OPTIONS") or {}
+            self.pool_options = parse_pool_option(alias, options.get("pool", True))
+        if self.pool_options is not None:
+            check_conn_max_age(alias, settings_dict.get("CONN_MAX_AGE", 0))
+
+    @property
+    def pooled(self) -> bool:
+        """Whether this alias leases from a pool (``OPTIONS["pool"]`` not False)."""
+        return self.pool_options is not None
+
+    # -- connecting -----------------------------------------------------------------------
+
+    def get_connection_params(self) -> dict[str, Any]:
+        """Django's parameters for MySQLdb.connect(), without the pool settings."""
+        params = super().get_connection_params()
+        params.pop("pool", None)
+        return params
+
+    def get_pool(self) -> ConnectionPool:
+        """This process's pool for the current settings (created on first use)."""
+        params = self.get_connection_params()
+        if "autocommit" not in params:
+            # Pooled connections are idle in autocommit mode; asking at connect time saves the
+            # separate SET autocommit round trip.
+            params["autocommit"] = True
+        key = (self.alias, _fingerprint(params), self.isolation_level, self.pool_options)
+        facts: dict[str, Any] = {}
+        assert self.pool_options is not None
+
+        def build() -> ConnectionPool:
+            pool = ConnectionPool(
+                _pool_name(self.alias, params),
+                partial(open_physical_connection, params, self.isolation_level, facts),
+                self.pool_options,  # type: ignore[arg-type]
+            )
+            pool.facts = facts
+            return pool
+
+        return pool_registry.get_pool(key, build)
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        """A PooledConnection (no socket yet), or a real connection when pooling is off."""
+        if not self.pooled:
+            return super().get_new_connection(conn_params)
+        return PooledConnection(self.get_pool)
+
+    def init_connection_state(self) -> None:
+        """Per-connection SET statements run once per physical connection, in the pool."""
+        if not self.pooled:
+            return super().init_connection_state()
+        # Keep only the base class's once-per-alias server version check.
+        BaseDatabaseWrapper.init_connection_state(self)
+
+    def is_usable(self) -> bool:
+        """Always usable without a round trip: the pool checks physical connections itself."""
+        if not self.pooled:
+            return super().is_usable()
+        return True
+
+    @cached_property
+    def mysql_server_data(self) -> dict[str, Any]:
+        """Server facts, read once per pool instead of once per Django connection."""
+        if not self.pooled:
+            return mysql_base.DatabaseWrapper.mysql_server_data.func(self)
+        pool = self.get_pool()
+        if not pool.facts:
+            with self.wrap_database_errors:
+                # The first physical connection of a pool reads the facts.
+                pool.release(pool.acquire())
+        return pool.facts
+
+    # -- session state Django itself creates ------------------------------------------
+
+    def disable_constraint_checking(self) -> bool:
+        """``SET foreign_key_checks=0`` is session state: pin the connection first."""
+        if self.pooled:
+            self.ensure_connection()
+            with self.wrap_database_errors:
+                self.connection._pin("foreign_key_checks=0")
+        return super().disable_constraint_checking()
+
+    # -- pool management --------------------------------------------------------------
+
+    def pool_stats(self) -> dict[str, Any]:
+        """Counters of this alias's pool in this process."""
+        if not self.pooled:
+            raise ValueError(
+                "DATABASES[%r] does not use a pool (OPTIONS['pool'] is False)." % self.alias
+            )
+        return self.get_pool().stats()
+
+    def close_pool(self) -> int:
+        """Close this alias's pools in this process (idle connections now, others on return)."""
+        self.close()
+        alias = self.alias
+        return pool_registry.close_pools(lambda key: key[0] == alias)  # type: ignore[index]

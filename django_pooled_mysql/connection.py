@@ -1,0 +1,293 @@
+"""The DB-API connection object Django holds: it owns no socket, only leases.
+
+Outside a transaction each statement leases a physical connection and gives it back before
+returning. Turning autocommit off starts a *transaction lease*: the first statement pins a
+connection, which stays pinned until autocommit is turned back on. Direct use of the raw
+connection pins a *session lease* until close(); such a connection is discarded afterwards,
+because its session state is unknown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import MySQLdb
+
+from .cursor import PooledCursor, StatementResult, run_statement
+from .disconnect import NOT_RUN_CODES, error_code, is_disconnect
+from .exceptions import ConnectionLostInTransaction
+from .pool import ConnectionPool, Lease
+
+logger = logging.getLogger("django_pooled_mysql")
+
+# Statements that read only: retrying one after a dropped connection cannot write twice.
+_READ_ONLY_PREFIXES = ("select", "show", "desc", "explain", "(select", "with")
+
+
+def _may_retry(exc: BaseException, query: Any) -> bool:
+    if not isinstance(exc, Exception):
+        return False
+    if error_code(exc) in NOT_RUN_CODES:
+        return True
+    if isinstance(query, bytes):
+        query = query.decode(errors="replace")
+    head = str(query).lstrip()[:12].lower()
+    return (
+        head.startswith(_READ_ONLY_PREFIXES)
+        and "@" not in str(query)
+        and ("get_lock" not in str(query).lower())
+    )
+
+
+class PooledConnection:
+    """Looks like a MySQLdb connection to Django; leases real ones from a ConnectionPool."""
+
+    def __init__(self, get_pool: Callable[[], ConnectionPool]) -> None:
+        self._get_pool = get_pool
+        self._pool = get_pool()
+        self._lease: Lease | None = None
+        # Django turned autocommit off and has not turned it back on.
+        self._in_transaction = False
+        # The pinned lease has autocommit off on the server.
+        self._begun = False
+        # Why the lease is pinned outside a transaction (session state), or None.
+        self._session_pin: str | None = None
+        # Set when the connection of an open transaction broke; cleared by rollback().
+        self._lost: BaseException | None = None
+        self.closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "pinned" if self._lease else "idle"
+        return "<PooledConnection %s on pool %s>" % (state, self._pool.name)
+
+    # -- leases -------------------------------------------------------------------------------
+
+    def _current_pool(self) -> ConnectionPool:
+        pool = self._pool
+        if pool.closed:
+            # close_pool() or fork(): continue on the pool that now serves these parameters.
+            pool = self._pool = self._get_pool()
+        return pool
+
+    def _pinned_lease(self) -> Lease | None:
+        lease = self._lease
+        if lease is not None and lease.pool.inherited:
+            # Pinned before fork(): the socket is the parent's. Forget it without touching it.
+            lease.pool.release(lease)
+            self._lease = None
+            self._begun = False
+            self._session_pin = None
+            if self._in_transaction:
+                self._lost = ConnectionLostInTransaction(
+                    "The transaction was open across fork(); its connection belongs to the parent."
+                )
+            return None
+        return lease
+
+    def _pin(self, reason: str | None = None) -> Lease:
+        if self.closed:
+            raise MySQLdb.InterfaceError(0, "The connection is closed.")
+        lease = self._pinned_lease()
+        if lease is None:
+            lease = self._lease = self._current_pool().acquire()
+        if reason is not None and self._session_pin is None:
+            self._session_pin = reason
+            logger.debug("pool %s: pin for session state (%s)", lease.pool.name, reason)
+        return lease
+
+    def _begin(self) -> Lease:
+        """Pin a connection for the open transaction and turn its autocommit off."""
+        if self._lost is not None:
+            raise ConnectionLostInTransaction(
+                "The connection of this transaction was lost (%s); roll back before using it "
+                "again." % self._lost
+            )
+        lease = self._pin()
+        if not self._begun:
+            self._on_pinned(lease, lambda conn: conn.autocommit(False))
+            self._begun = True
+        return lease
+
+    def _on_pinned(self, lease: Lease, action: Callable[[Any], Any]) -> Any:
+        try:
+            return action(lease.connection)
+        except BaseException as exc:
+            if is_disconnect(exc):
+                self._drop_pinned(exc)
+            raise
+
+    def _drop_pinned(self, exc: BaseException) -> None:
+        lease = self._lease
+        self._lease = None
+        self._begun = False
+        self._session_pin = None
+        if self._in_transaction:
+            self._lost = exc
+        if lease is not None:
+            lease.pool.invalidate(lease, exc)
+
+    def _unpin(self) -> None:
+        lease = self._lease
+        if lease is None:
+            return
+        self._lease = None
+        dirty = self._session_pin is not None or self._begun
+        self._session_pin = None
+        self._begun = False
+        if dirty:
+            # Session state we did not track (raw connection use) or an unfinished transaction:
+            # nobody else may inherit it.
+            lease.pool.invalidate(lease, _Discarded("session state may remain"))
+        else:
+            lease.pool.release(lease)
+
+    def run_statement(self, method: str, query: Any, args: Any) -> StatementResult:
+        """Run one statement on the pinned connection, or on a connection leased for it."""
+        if self.closed:
+            raise MySQLdb.InterfaceError(0, "The connection is closed.")
+        lease = self._pinned_lease()
+        if lease is None and self._in_transaction:
+            lease = self._begin()
+        if lease is not None:
+            return self._on_pinned(lease, lambda conn: run_statement(conn, method, query, args))
+        pool = self._current_pool()
+        lease = pool.acquire()
+        try:
+            result = run_statement(lease.connection, method, query, args)
+        except BaseException as exc:
+            if not is_disconnect(exc):
+                pool.release(lease)
+                raise
+            pool.invalidate(lease, exc)
+            if not _may_retry(exc, query):
+                raise
+            logger.info("pool %s: retrying a read on a fresh connection after %s", pool.name, exc)
+            return self._run_once_more(pool, method, query, args)
+        pool.release(lease)
+        return result
+
+    def _run_once_more(self, pool: ConnectionPool, method: str, query: Any, args: Any) -> Any:
+        lease = pool.acquire()
+        try:
+            result = run_statement(lease.connection, method, query, args)
+        except BaseException as exc:
+            if is_disconnect(exc):
+                pool.invalidate(lease, exc)
+            else:
+                pool.release(lease)
+            raise
+        pool.release(lease)
+        return result
+
+    # -- the DB-API connection interface Django uses --------------------------------------
+
+    def cursor(self) -> PooledCursor:
+        """A cursor whose statements lease connections from the pool."""
+        if self.closed:
+            raise MySQLdb.InterfaceError(0, "The connection is closed.")
+        return PooledCursor(self)
+
+    def autocommit(self, on: bool) -> None:
+        """Off: later statements share one pinned connection. On: commit state ends, unpin."""
+        if not on:
+            # The connection is pinned lazily by the first statement: an atomic() block that
+            # runs no query never takes one.
+            self._in_transaction = True
+            return
+        self._in_transaction = False
+        self._lost = None
+        lease = self._pinned_lease()
+        if lease is None:
+            return
+        if self._begun:
+            self._on_pinned(lease, lambda conn: conn.autocommit(True))
+            self._begun = False
+        if self._session_pin is None:
+            self._unpin()
+
+    def commit(self) -> None:
+        """Commit the pinned transaction; fails if its connection was lost."""
+        if self._lost is not None:
+            raise ConnectionLostInTransaction(
+                "Cannot commit: the connection of this transaction was lost (%s); nothing of "
+                "the transaction was committed." % self._lost
+            )
+        lease = self._pinned_lease()
+        if lease is not None:
+            self._on_pinned(lease, lambda conn: conn.commit())
+
+    def rollback(self) -> None:
+        """Roll back the pinned transaction; a lost one was already rolled back by the server."""
+        if self._lost is not None:
+            self._lost = None
+            return
+        lease = self._pinned_lease()
+        if lease is not None:
+            self._on_pinned(lease, lambda conn: conn.rollback())
+
+    def ping(self, *args: Any) -> bool:
+        """Check the pinned connection, or that the pool can hand out a healthy one."""
+        lease = self._pinned_lease()
+        if lease is not None:
+            self._on_pinned(lease, lambda conn: conn.ping())
+            return True
+        pool = self._current_pool()
+        pool.release(pool.acquire())
+        return True
+
+    def close(self) -> None:
+        """Give back whatever is pinned; an unfinished transaction is rolled back by discarding."""
+        if self.closed:
+            return
+        self.closed = True
+        self._in_transaction = False
+        self._lost = None
+        self._pinned_lease()
+        self._unpin()
+
+    # -- raw connection use -----------------------------------------------------------------
+
+    def _with_connection(self, action: Callable[[Any], Any]) -> Any:
+        """Run a local (no round trip) driver call on the pinned connection or a short lease."""
+        lease = self._pinned_lease()
+        if lease is not None:
+            return action(lease.connection)
+        pool = self._current_pool()
+        lease = pool.acquire()
+        try:
+            return action(lease.connection)
+        finally:
+            pool.release(lease)
+
+    def escape(self, value: Any, encoders: Any = None) -> Any:
+        """Quote a value as the driver would (the schema editor's quote_value uses this)."""
+        if encoders is None:
+            return self._with_connection(lambda conn: conn.escape(value, conn.encoders))
+        return self._with_connection(lambda conn: conn.escape(value, encoders))
+
+    def literal(self, value: Any) -> Any:
+        """The driver's SQL literal for value."""
+        return self._with_connection(lambda conn: conn.literal(value))
+
+    def string_literal(self, value: Any) -> Any:
+        """The driver's quoted string literal for value."""
+        return self._with_connection(lambda conn: conn.string_literal(value))
+
+    @property
+    def encoders(self) -> Any:
+        """The driver's encoder map (identical on every pooled connection)."""
+        return self._with_connection(lambda conn: conn.encoders)
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else on the raw connection may change or read session state: give the
+        # caller a connection of its own until close(), and discard it afterwards.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        lease = self._pin("raw connection attribute %r" % name)
+        return getattr(lease.connection, name)
+
+
+class _Discarded(Exception):
+    """Reason recorded when a connection is closed rather than returned."""

@@ -1,0 +1,167 @@
+"""The cursor Django gets: each execute runs on a leased connection, rows come from memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .connection import PooledConnection
+
+# One result set: (description, rows, rowcount).
+ResultSet = tuple[Any, Sequence[Any], int]
+
+
+class StatementResult:
+    """Everything Django may ask of a cursor after execute(), read before the lease ended."""
+
+    __slots__ = ("executed", "lastrowid", "return_value", "sets")
+
+    def __init__(self, sets: list[ResultSet], lastrowid: Any, executed: Any, return_value: Any):
+        self.sets = sets
+        self.lastrowid = lastrowid
+        self.executed = executed
+        self.return_value = return_value
+
+
+def run_statement(connection: Any, method: str, query: Any, args: Any) -> StatementResult:
+    """Run one execute/executemany/callproc on a driver cursor and detach its results.
+
+    The driver cursor is closed before returning: mysqlclient's and PyMySQL's ``close()`` read
+    the remaining result sets from the connection, which must not happen after the connection
+    has gone back to the pool.
+    """
+    cursor = connection.cursor()
+    try:
+        return_value = getattr(cursor, method)(query, args)
+        sets = [(cursor.description, cursor.fetchall(), cursor.rowcount)]
+        lastrowid = cursor.lastrowid
+        executed = getattr(cursor, "_executed", None)
+        while cursor.nextset():
+            sets.append((cursor.description, cursor.fetchall(), cursor.rowcount))
+    except BaseException:
+        _close_quietly(cursor)
+        raise
+    cursor.close()
+    return StatementResult(sets, lastrowid, executed, return_value)
+
+
+def _close_quietly(cursor: Any) -> None:
+    # The statement's own error is the one worth reporting; a broken connection may fail again
+    # while the driver drains it.
+    try:
+        cursor.close()
+    except BaseException:
+        pass
+
+
+class PooledCursor:
+    """A DB-API cursor whose statements lease a connection and whose fetches never touch one."""
+
+    arraysize = 1
+
+    def __init__(self, connection: PooledConnection) -> None:
+        self.connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: Any = None
+        self._executed: Any = None
+        self._rows: Sequence[Any] = ()
+        self._position = 0
+        self._more_sets: list[ResultSet] = []
+        self._closed = False
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def execute(self, query: Any, args: Any = None) -> Any:
+        """Run one statement; its rows are buffered on this cursor."""
+        return self._load(self._run("execute", query, args))
+
+    def executemany(self, query: Any, args: Any) -> Any:
+        """Run one statement for each parameter set (the driver batches INSERTs)."""
+        return self._load(self._run("executemany", query, args))
+
+    def callproc(self, procname: str, args: Any = ()) -> Any:
+        """Call a stored procedure; its result sets are available through nextset()."""
+        return self._load(self._run("callproc", procname, args))
+
+    def _run(self, method: str, query: Any, args: Any) -> StatementResult:
+        if self._closed:
+            from MySQLdb import ProgrammingError
+
+            raise ProgrammingError("Cursor is closed.")
+        return self.connection.run_statement(method, query, args)
+
+    def _load(self, result: StatementResult) -> Any:
+        self.lastrowid = result.lastrowid
+        self._executed = result.executed
+        self._more_sets = result.sets
+        self.nextset()
+        return result.return_value
+
+    # -- fetching from memory -----------------------------------------------------------------
+
+    def nextset(self) -> bool | None:
+        """Move to the next buffered result set; None when there is none."""
+        if not self._more_sets:
+            self._more_sets = []
+            return None
+        self.description, self._rows, self.rowcount = self._more_sets.pop(0)
+        self._position = 0
+        return True
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+        position = self._position
+        if position >= len(self._rows):
+            return None
+        self._position = position + 1
+        return self._rows[position]
+
+    def fetchmany(self, size: int | None = None) -> Sequence[Any]:
+        """Up to size (default arraysize) next rows."""
+        start = self._position
+        end = start + (self.arraysize if size is None else size)
+        self._position = min(end, len(self._rows))
+        return self._rows[start:end]
+
+    def fetchall(self) -> Sequence[Any]:
+        """All remaining rows."""
+        start = self._position
+        self._position = len(self._rows)
+        return self._rows[start:] if start else self._rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchone, None)
+
+    def scroll(self, value: int, mode: str = "relative") -> None:
+        """Move the row position, as the drivers' buffered cursors do."""
+        position = value if mode == "absolute" else self._position + value
+        if not 0 <= position <= len(self._rows):
+            raise IndexError("out of range")
+        self._position = position
+
+    @property
+    def rownumber(self) -> int:
+        """Index of the next row fetchone() returns."""
+        return self._position
+
+    # -- DB-API odds and ends ---------------------------------------------------------------
+
+    def close(self) -> None:
+        """Drop the buffered rows; no connection is involved."""
+        self._closed = True
+        self._rows = ()
+        self._more_sets = []
+
+    def setinputsizes(self, *args: Any) -> None:
+        """Does nothing, as the DB-API allows."""
+
+    def setoutputsizes(self, *args: Any) -> None:
+        """Does nothing, as the DB-API allows."""
+
+    def __enter__(self) -> PooledCursor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

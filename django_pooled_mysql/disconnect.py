@@ -1,0 +1,86 @@
+"""Which errors mean a connection is gone; a check for a dead idle connection with no round trip."""
+
+from __future__ import annotations
+
+import select
+from typing import Any
+
+DISCONNECT_CODES = frozenset(
+    {
+        1927,  # ER_CONNECTION_KILLED (MariaDB): KILL CONNECTION or server shutdown
+        2006,  # CR_SERVER_GONE_ERROR: the socket was closed before or while sending
+        2013,  # CR_SERVER_LOST: the connection dropped while waiting for the answer
+        2014,  # CR_COMMANDS_OUT_OF_SYNC: protocol state is lost; the connection is unusable
+        2045,  # CR_CONN_UNKNOW_PROTOCOL / named-pipe failures: cannot talk to the server
+        2055,  # CR_SERVER_LOST_EXTENDED: lost connection at a known stage
+        4031,  # ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8): server closed an idle connection
+    }
+)
+
+# The server told us it dropped the connection before reading anything from us, so the statement
+# cannot have run and may be sent again on a fresh connection.
+NOT_RUN_CODES = frozenset({4031})
+
+
+def error_code(exc: BaseException) -> int | None:
+    """The MySQL error number of a driver exception, if it carries one."""
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0]
+    return None
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """True if exc means the physical connection must not be used again."""
+    if not isinstance(exc, Exception):
+        # gevent.Timeout, KeyboardInterrupt, greenlet kill: the protocol may be half-way through
+        # a packet, so the connection's state is unknown.
+        return True
+    if error_code(exc) in DISCONNECT_CODES:
+        return True
+    # PyMySQL raises InterfaceError(0, '') when used on a closed socket.
+    return type(exc).__name__ == "InterfaceError"
+
+
+def _fileno(conn: Any) -> int:
+    # mysqlclient exposes fileno(); PyMySQL keeps the socket in _sock (None once closed).
+    fileno = getattr(conn, "fileno", None)
+    if fileno is not None:
+        return int(fileno())
+    sock = getattr(conn, "_sock", None)
+    return -1 if sock is None else int(sock.fileno())
+
+
+def _get_poll() -> Any:
+    try:
+        from gevent.monkey import get_original
+
+        return get_original("select", "poll")
+    except ImportError:
+        return select.poll
+
+
+_poll = _get_poll()
+
+
+def idle_probe(conn: Any) -> Any:
+    """A poll object on conn's socket, made once per physical connection (None if no socket)."""
+    try:
+        fd = _fileno(conn)
+    except Exception:
+        return None
+    if fd < 0:
+        return None
+    poller = _poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return poller
+
+
+def peer_has_spoken(probe: Any) -> bool:
+    """True if an idle connection has data or EOF waiting, i.e. the server dropped it.
+
+    MySQL's protocol is strictly request/response: an idle connection in autocommit mode never
+    has anything to read unless the server sent an error and closed it (KILL, wait_timeout,
+    shutdown). A zero-timeout poll costs one system call (~1 us) and no round trip.
+    """
+    return probe is None or bool(probe.poll(0))

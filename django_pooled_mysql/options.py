@@ -1,0 +1,89 @@
+"""Parse and validate ``DATABASES[alias]["OPTIONS"]["pool"]``; all its errors are raised here."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolOptions:
+    """Validated pool settings for one alias."""
+
+    # SQLAlchemy QueuePool's own arguments.
+    pool_size: int = 5
+    max_overflow: int = 10
+    timeout: float = 30.0
+    recycle: float | None = None
+    pre_ping: bool = True
+    use_lifo: bool = False
+    # The backend's own: a checkout pings a connection only if it sat idle longer than this, so
+    # busy connections never pay a round trip per statement.
+    ping_after: float = 1.0
+
+    @property
+    def max_connections(self) -> int:
+        """The most physical connections one process may hold for this alias."""
+        return self.pool_size + self.max_overflow
+
+
+_FIELDS = {field.name: field for field in dataclasses.fields(PoolOptions)}
+_RULES = {
+    "pool_size": ("an integer >= 1", lambda v: _is_int(v) and v >= 1),
+    "max_overflow": ("an integer >= 0", lambda v: _is_int(v) and v >= 0),
+    "timeout": ("a number of seconds > 0", lambda v: _is_number(v) and v > 0),
+    "recycle": (
+        "None or a number of seconds > 0",
+        lambda v: v is None or (_is_number(v) and v > 0),
+    ),
+    "pre_ping": ("True or False", lambda v: isinstance(v, bool)),
+    "use_lifo": ("True or False", lambda v: isinstance(v, bool)),
+    "ping_after": ("a number of seconds >= 0", lambda v: _is_number(v) and v >= 0),
+}
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parse_pool_option(alias: str, value: Any) -> PoolOptions | None:
+    """``OPTIONS["pool"]`` as PoolOptions, or None when pooling is switched off (``False``)."""
+    where = "DATABASES[%r]['OPTIONS']['pool']" % alias
+    if value is False:
+        return None
+    if value is True:
+        return PoolOptions()
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(
+            "%s must be True, False or a dict of pool settings, not %r." % (where, value)
+        )
+    unknown = sorted(set(value) - set(_FIELDS), key=str)
+    if unknown:
+        raise ImproperlyConfigured(
+            "%s has unknown key(s) %s. Valid keys: %s."
+            % (where, ", ".join(map(repr, unknown)), ", ".join(_FIELDS))
+        )
+    for key, given in value.items():
+        expected, is_valid = _RULES[key]
+        if not is_valid(given):
+            raise ImproperlyConfigured("%s[%r] must be %s, not %r." % (where, key, expected, given))
+    # Build a new object: the user's dict is read, never mutated.
+    return PoolOptions(**dict(value))
+
+
+def check_conn_max_age(alias: str, conn_max_age: Any) -> None:
+    """Refuse CONN_MAX_AGE != 0 with pooling: the pool, not Django, keeps connections open."""
+    if conn_max_age != 0:
+        raise ImproperlyConfigured(
+            "DATABASES[%r]['CONN_MAX_AGE'] is %r, but with OPTIONS['pool'] Django's connection "
+            "holds no socket between statements, so persistent connections mean nothing here. "
+            "Set CONN_MAX_AGE to 0 (the default); to bound how long a pooled connection lives, "
+            "set OPTIONS['pool']['recycle'] (seconds)." % (alias, conn_max_age)
+        )
