@@ -16,29 +16,11 @@ from typing import Any
 import MySQLdb
 
 from .cursor import PooledCursor, StatementResult, run_statement
-from .disconnect import NOT_RUN_CODES, error_code, is_disconnect
+from .disconnect import is_disconnect, never_reached_server
 from .exceptions import ConnectionLostInTransaction
 from .pool import ConnectionPool, Lease
 
 logger = logging.getLogger("django_pooled_mysql")
-
-# Statements that read only: retrying one after a dropped connection cannot write twice.
-_READ_ONLY_PREFIXES = ("select", "show", "desc", "explain", "(select", "with")
-
-
-def _may_retry(exc: BaseException, query: Any) -> bool:
-    if not isinstance(exc, Exception):
-        return False
-    if error_code(exc) in NOT_RUN_CODES:
-        return True
-    if isinstance(query, bytes):
-        query = query.decode(errors="replace")
-    head = str(query).lstrip()[:12].lower()
-    return (
-        head.startswith(_READ_ONLY_PREFIXES)
-        and "@" not in str(query)
-        and ("get_lock" not in str(query).lower())
-    )
 
 
 class PooledConnection:
@@ -161,9 +143,11 @@ class PooledConnection:
                 pool.release(lease)
                 raise
             pool.invalidate(lease, exc)
-            if not _may_retry(exc, query):
+            if not never_reached_server(exc):
                 raise
-            logger.info("pool %s: retrying a read on a fresh connection after %s", pool.name, exc)
+            logger.info(
+                "pool %s: statement not sent (%s); retrying on a fresh connection", pool.name, exc
+            )
             return self._run_once_more(pool, method, query, args)
         pool.release(lease)
         return result

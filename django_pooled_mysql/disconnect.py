@@ -17,9 +17,24 @@ DISCONNECT_CODES = frozenset(
     }
 )
 
-# The server told us it dropped the connection before reading anything from us, so the statement
-# cannot have run and may be sent again on a fresh connection.
-NOT_RUN_CODES = frozenset({4031})
+# Errors that prove the statement never reached the server, so it may be sent again on a fresh
+# connection. Measured here: a connection killed while idle and one killed mid-statement both
+# report 2013, so 2013 proves nothing and is never retried.
+NOT_RUN_CODES = frozenset(
+    {
+        2006,  # both drivers raise it when writing the command failed: nothing was sent
+        4031,  # the server announced it had closed the idle connection before we wrote
+    }
+)
+
+
+def never_reached_server(exc: BaseException) -> bool:
+    """True if exc proves the statement was not sent, so retrying cannot run it twice."""
+    if not isinstance(exc, Exception):
+        return False
+    code = error_code(exc)
+    # InterfaceError(0, ...): the driver refused because its socket was already closed.
+    return code in NOT_RUN_CODES or (code == 0 and type(exc).__name__ == "InterfaceError")
 
 
 def error_code(exc: BaseException) -> int | None:

@@ -1,0 +1,170 @@
+"""Shared fixtures: raw admin access to the test server and private pooled wrappers."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import MySQLdb
+import pytest
+
+from tests.settings import MISSING_SERVER, SERVER, SERVER_CONFIGURED
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail (never skip) database tests when no test server is configured."""
+    if not SERVER_CONFIGURED and "tests/unit/" not in str(item.path):
+        pytest.fail(MISSING_SERVER, pytrace=False)
+
+
+def admin_connect() -> Any:
+    """A raw, unpooled, autocommit connection to the test server."""
+    return MySQLdb.connect(
+        host=SERVER["HOST"],
+        port=int(SERVER["PORT"]),
+        user=SERVER["USER"],
+        passwd=SERVER["PASSWORD"],
+        autocommit=True,
+    )
+
+
+class Admin:
+    """Inspects the test server from outside the pool (processlist, status, KILL)."""
+
+    def __init__(self) -> None:
+        self.conn = admin_connect()
+
+    def query(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
+        """Rows of one statement."""
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def connection_ids(self, database: str) -> set[int]:
+        """Server thread ids of the connections whose current database is `database`."""
+        rows = self.query(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s", (database,)
+        )
+        return {row[0] for row in rows}
+
+    def global_status(self, name: str) -> int:
+        """One numeric global status counter."""
+        return int(self.query("SHOW GLOBAL STATUS LIKE %s", (name,))[0][1])
+
+    def kill(self, connection_id: int) -> None:
+        """KILL CONNECTION, as a DBA or a failover would."""
+        self.query("KILL CONNECTION %d" % connection_id)
+
+
+@pytest.fixture
+def admin() -> Iterator[Admin]:
+    """An Admin for one test."""
+    helper = Admin()
+    yield helper
+    helper.conn.close()
+
+
+class Scratch:
+    """A private database with the test app's tables, reached through pooled wrappers."""
+
+    def __init__(self, admin: Admin) -> None:
+        self.admin = admin
+        self.name = "pooled_scratch_%s" % uuid.uuid4().hex[:10]
+        self.wrappers: list[Any] = []
+        self.aliases: set[str] = set()
+
+    def settings(self, pool: Any = True, **extra: Any) -> dict[str, Any]:
+        """A complete settings dict for this database (defaults filled as Django would)."""
+        from django.db import connections
+
+        base = dict(connections["default"].settings_dict)
+        return {
+            **base,
+            "ENGINE": "django_pooled_mysql",
+            "NAME": self.name,
+            "OPTIONS": {"pool": pool},
+            "CONN_MAX_AGE": 0,
+            "TEST": {},
+            **extra,
+        }
+
+    def wrapper(self, pool: Any = True, alias: str = "scratch", **extra: Any) -> Any:
+        """A new Django connection (one per thread, as Django keeps them) on this database."""
+        from django_pooled_mysql.base import DatabaseWrapper
+
+        wrapper = DatabaseWrapper(self.settings(pool, **extra), alias)
+        self.wrappers.append(wrapper)
+        self.aliases.add(alias)
+        return wrapper
+
+    def factory(self, pool: Any = True, alias: str = "scratch") -> Callable[[], Any]:
+        """A function returning a new wrapper sharing one pool (same alias and settings)."""
+        return lambda: self.wrapper(pool, alias)
+
+    def server_connections(self) -> int:
+        """How many server connections are on this database right now."""
+        return len(self.admin.connection_ids(self.name))
+
+    def create(self) -> None:
+        self.admin.query("CREATE DATABASE %s CHARACTER SET utf8mb4" % self.name)
+        from django.db.backends.mysql.base import DatabaseWrapper as StockWrapper
+
+        from tests.testapp.models import Author, Book, Counter
+
+        stock_settings = {**self.settings(), "ENGINE": "django.db.backends.mysql", "OPTIONS": {}}
+        stock = StockWrapper(stock_settings, "ddl")
+        try:
+            with stock.schema_editor() as editor:
+                for model in (Author, Book, Counter):
+                    editor.create_model(model)
+        finally:
+            stock.close()
+
+    def destroy(self) -> None:
+        from django_pooled_mysql import pool as registry
+
+        for wrapper in self.wrappers:
+            wrapper.inc_thread_sharing()
+            wrapper.close()
+        registry.close_pools(lambda key: key[0] in self.aliases)  # type: ignore[index]
+        self.admin.query("DROP DATABASE IF EXISTS %s" % self.name)
+
+
+@pytest.fixture
+def scratch(admin: Admin, django_db_blocker: Any) -> Iterator[Scratch]:
+    """A private database and pooled wrappers on it; pools closed and database dropped after."""
+    with django_db_blocker.unblock():
+        db = Scratch(admin)
+        db.create()
+        try:
+            yield db
+        finally:
+            db.destroy()
+
+
+def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
+    """Run target(i) in `count` threads started together; re-raise the first failure."""
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def body(i: int) -> None:
+        try:
+            start.wait()
+            results[i] = target(i)
+        except BaseException as exc:  # reported to the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
