@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import django  # noqa: E402
-from django.conf import settings  # noqa: E402
+import django
+from django.conf import settings
 
 
 def configure(engine_options: dict[str, object]) -> None:
@@ -50,7 +50,10 @@ def prepare() -> None:
 
     server = server_from_url(os.environ["DJANGO_POOLED_MYSQL_TEST_URL"])
     admin = MySQLdb.connect(
-        host=server["HOST"], port=int(server["PORT"]), user=server["USER"], passwd=server["PASSWORD"]
+        host=server["HOST"],
+        port=int(server["PORT"]),
+        user=server["USER"],
+        passwd=server["PASSWORD"],
     )
     admin.cursor().execute("DROP DATABASE IF EXISTS pooled_bench")
     admin.cursor().execute("CREATE DATABASE pooled_bench CHARACTER SET utf8mb4")

@@ -10,6 +10,7 @@ from typing import Any
 import MySQLdb
 import pytest
 
+from tests import driver  # noqa: F401  (before MySQLdb: may install PyMySQL as MySQLdb)
 from tests.settings import MISSING_SERVER, SERVER, SERVER_CONFIGURED
 
 
@@ -25,7 +26,7 @@ def admin_connect() -> Any:
         host=SERVER["HOST"],
         port=int(SERVER["PORT"]),
         user=SERVER["USER"],
-        passwd=SERVER["PASSWORD"],
+        password=SERVER["PASSWORD"],
         autocommit=True,
     )
 

@@ -7,6 +7,8 @@ from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from tests import driver  # noqa: F401  (must run before anything imports MySQLdb)
+
 URL_ENV = "DJANGO_POOLED_MYSQL_TEST_URL"
 
 
@@ -39,12 +41,14 @@ def database(name: str, **extra: object) -> dict[str, object]:
     return {"ENGINE": ENGINE, "NAME": name, **SERVER, "TEST": {"CHARSET": "utf8mb4"}, **extra}
 
 
+# A nested run (the PyMySQL pass) needs test database names of its own.
+PREFIX = os.environ.get("DJANGO_POOLED_MYSQL_TEST_DB_PREFIX", "pooled")
 DATABASES = {
-    "default": database("pooled_default"),
-    "other": database("pooled_other"),
+    "default": database(PREFIX + "_default"),
+    "other": database(PREFIX + "_other"),
     # The stock backend on the default test database, for side-by-side checks.
     "stock": {
-        **database("pooled_default"),
+        **database(PREFIX + "_default"),
         "ENGINE": "django.db.backends.mysql",
         "TEST": {"MIRROR": "default"},
     },

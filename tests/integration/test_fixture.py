@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connections
 
+from tests.settings import PREFIX
 from tests.testapp.models import Author
 
 pytestmark = pytest.mark.django_db(databases=["default", "other", "stock"])
@@ -23,11 +24,11 @@ def test_aliases_use_separate_test_databases() -> None:
         with connections[alias].cursor() as cursor:
             cursor.execute("SELECT DATABASE()")
             names.add(cursor.fetchone()[0])
-    assert names == {"test_pooled_default", "test_pooled_other"}
+    assert names == {"test_%s_default" % PREFIX, "test_%s_other" % PREFIX}
 
 
 def test_stock_alias_is_the_stock_backend_on_the_default_test_database() -> None:
     assert connections["stock"].__class__.__module__ == "django.db.backends.mysql.base"
     with connections["stock"].cursor() as cursor:
         cursor.execute("SELECT DATABASE()")
-        assert cursor.fetchone()[0] == "test_pooled_default"
+        assert cursor.fetchone()[0] == "test_%s_default" % PREFIX

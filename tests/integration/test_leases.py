@@ -9,6 +9,7 @@ import pytest
 from django.db import transaction
 
 from tests.conftest import Admin, Scratch, run_threads
+from tests.driver import DRIVER
 
 
 def connection_id(wrapper: Any) -> int:
@@ -46,6 +47,7 @@ def test_description_rowcount_and_lastrowid_survive_release(scratch: Scratch) ->
         assert cursor.rowcount == 1
 
 
+@pytest.mark.skipif(DRIVER == "pymysql", reason="PyMySQL does not enable multi-statements")
 def test_multiple_result_sets_are_drained_before_release(scratch: Scratch) -> None:
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
     with db.cursor() as cursor:
@@ -58,6 +60,19 @@ def test_multiple_result_sets_are_drained_before_release(scratch: Scratch) -> No
         assert cursor.fetchall() == ((4,),)
         assert cursor.nextset() is None
         # The only pooled connection is clean: the next statement is not out of sync.
+        cursor.execute("SELECT 5")
+        assert cursor.fetchone() == (5,)
+
+
+def test_procedure_result_sets_are_drained_before_release(scratch: Scratch) -> None:
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
+    with db.cursor() as cursor:
+        cursor.execute("CREATE PROCEDURE two_sets() BEGIN SELECT 1; SELECT 2, 3; END")
+        cursor.execute("CALL two_sets()")
+        assert db.pool_stats()["in_use"] == 0
+        assert cursor.fetchall() == ((1,),)
+        assert cursor.nextset() is True
+        assert cursor.fetchall() == ((2, 3),)
         cursor.execute("SELECT 5")
         assert cursor.fetchone() == (5,)
 

@@ -1,0 +1,311 @@
+"""The pool itself: per-process keys, init once, exhaustion, broken connections, fork, stats."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connections
+
+import django_pooled_mysql
+from django_pooled_mysql import base as pooled_base
+from tests.conftest import Admin, Scratch
+from tests.settings import PREFIX
+
+
+def connection_id(wrapper: Any) -> int:
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        return int(cursor.fetchone()[0])
+
+
+def scalar(wrapper: Any, sql: str) -> Any:
+    with wrapper.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+# -- one pool per process per set of parameters ------------------------------------------------
+
+
+@pytest.mark.django_db(databases=["default", "other"], transaction=True)
+def test_each_alias_has_its_own_pool_on_the_test_database() -> None:
+    assert scalar(connections["default"], "SELECT DATABASE()") == "test_%s_default" % PREFIX
+    assert scalar(connections["other"], "SELECT DATABASE()") == "test_%s_other" % PREFIX
+    assert connections["default"].get_pool() is not connections["other"].get_pool()
+
+
+def test_wrappers_with_equal_settings_share_one_pool(scratch: Scratch) -> None:
+    assert scratch.wrapper().get_pool() is scratch.wrapper().get_pool()
+    # A different pool size is a different pool.
+    assert scratch.wrapper().get_pool() is not scratch.wrapper({"pool_size": 2}).get_pool()
+
+
+def test_session_setup_runs_once_per_physical_connection(scratch: Scratch) -> None:
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
+    assert scalar(db, "SELECT @@SESSION.tx_isolation") == "READ-COMMITTED"
+    assert scalar(db, "SELECT @@SESSION.sql_auto_is_null") == 0
+    assert scalar(db, "SELECT @@SESSION.autocommit") == 1
+    for _ in range(5):
+        other = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
+        scalar(other, "SELECT 1")
+        other.close()
+    assert db.pool_stats()["connects"] == 1
+
+
+def test_server_facts_are_read_once_per_pool(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+    real = pooled_base.read_server_facts
+
+    def counting(conn: Any) -> dict[str, Any]:
+        calls.append(1)
+        return real(conn)
+
+    monkeypatch.setattr(pooled_base, "read_server_facts", counting)
+    for _ in range(10):
+        db = scratch.wrapper({"pool_size": 2, "max_overflow": 0})
+        assert db.mysql_is_mariadb in (True, False)
+        assert db.mysql_version >= (10,)
+        scalar(db, "SELECT 1")
+        db.close()
+    assert len(calls) == 1
+
+
+def test_pooling_off_gives_a_stock_connection(scratch: Scratch) -> None:
+    db = scratch.wrapper(False)
+    db.ensure_connection()
+    from django_pooled_mysql.connection import PooledConnection
+
+    assert not isinstance(db.connection, PooledConnection)
+    assert db.connection.get_server_info()
+    with pytest.raises(ValueError, match="does not use a pool"):
+        db.pool_stats()
+    db.close()
+
+
+# -- exhaustion ---------------------------------------------------------------------------------
+
+
+def test_exhausted_pool_raises_pool_timeout_with_the_numbers(scratch: Scratch) -> None:
+    holder = scratch.wrapper({"pool_size": 1, "max_overflow": 1, "timeout": 0.2}, alias="tiny")
+    second = scratch.wrapper({"pool_size": 1, "max_overflow": 1, "timeout": 0.2}, alias="tiny")
+    waiter = scratch.wrapper({"pool_size": 1, "max_overflow": 1, "timeout": 0.2}, alias="tiny")
+    for db in (holder, second):
+        db.set_autocommit(False)
+        scalar(db, "SELECT 1")  # both connections pinned by open transactions
+    with pytest.raises(OperationalError) as caught:
+        scalar(waiter, "SELECT 1")
+    assert isinstance(caught.value.__cause__, django_pooled_mysql.PoolTimeout)
+    message = str(caught.value)
+    for part in ("'tiny'", "0.2 s", "pool_size=1", "max_overflow=1", "in use 2", "idle 0"):
+        assert part in message
+    assert "OPTIONS['pool']['pool_size']" in message
+    stats = waiter.pool_stats()
+    assert (stats["timeouts"], stats["wait_count"]) == (1, 1)
+    assert stats["wait_seconds"] >= 0.2
+    for db in (holder, second):
+        db.rollback()
+        db.set_autocommit(True)
+    assert scalar(waiter, "SELECT 1") == 1
+
+
+def test_waiting_worker_gets_the_connection_when_returned(scratch: Scratch) -> None:
+    options = {"pool_size": 1, "max_overflow": 0, "timeout": 10}
+    holder = scratch.wrapper(options)
+    holder.set_autocommit(False)
+    scalar(holder, "SELECT 1")
+    got: list[int] = []
+    waiting = threading.Event()
+
+    def wait_for_it() -> None:
+        db = scratch.wrapper(options)
+        waiting.set()
+        got.append(scalar(db, "SELECT 7"))
+        db.close()
+
+    thread = threading.Thread(target=wait_for_it)
+    thread.start()
+    assert waiting.wait(5)
+    while holder.pool_stats()["waiting"] == 0 and thread.is_alive():
+        threading.Event().wait(0.005)  # polls a gauge; the event it stands for is inside SQLAlchemy
+    holder.commit()
+    holder.set_autocommit(True)
+    thread.join(10)
+    assert got == [7]
+
+
+# -- broken connections -------------------------------------------------------------------------
+
+
+def test_killed_idle_connection_is_replaced_without_error(scratch: Scratch, admin: Admin) -> None:
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
+    first = connection_id(db)
+    admin.kill(first)
+    while first in scratch.admin.connection_ids(scratch.name):
+        threading.Event().wait(0.01)  # the server finishes the kill asynchronously
+    with db.cursor() as cursor:
+        cursor.execute("INSERT INTO testapp_author (name, age) VALUES ('after kill', 1)")
+    assert connection_id(db) != first
+    assert scalar(db, "SELECT COUNT(*) FROM testapp_author") == 1
+    assert db.pool_stats()["invalidations"] == 1
+
+
+def test_statement_killed_mid_flight_fails_cleanly_and_is_not_retried(
+    scratch: Scratch, admin: Admin
+) -> None:
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
+    victim = connection_id(db)
+    started = threading.Event()
+
+    def kill_when_running() -> None:
+        started.wait(5)
+        while not admin.query(
+            "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s AND INFO LIKE %s",
+            (victim, "%SLEEP%"),
+        ):
+            threading.Event().wait(0.01)
+        Admin().kill(victim)
+
+    killer = threading.Thread(target=kill_when_running)
+    killer.start()
+    with pytest.raises(OperationalError) as caught, db.cursor() as cursor:
+        started.set()
+        cursor.execute("SELECT SLEEP(30)")
+    killer.join()
+    assert caught.value.args[0] == 2013
+    assert db.pool_stats()["invalidations"] == 1
+    assert connection_id(db) != victim
+
+
+def test_statement_that_never_reached_the_server_is_retried_once(scratch: Scratch) -> None:
+    # Without pre_ping the checkout does not look at the socket, so the statement meets the
+    # closed connection and fails before anything is sent.
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0, "pre_ping": False})
+    first = connection_id(db)
+    pool = db.get_pool()
+    lease = pool.acquire()
+    lease.connection.close()
+    pool.release(lease)
+    with db.cursor() as cursor:
+        cursor.execute("INSERT INTO testapp_author (name, age) VALUES ('once', 1)")
+    assert scalar(db, "SELECT COUNT(*) FROM testapp_author") == 1
+    assert connection_id(db) != first
+    assert db.pool_stats()["invalidations"] == 1
+
+
+class Interrupted(BaseException):
+    """Stands for gevent.Timeout or KeyboardInterrupt arriving mid-statement."""
+
+
+def test_base_exception_mid_statement_invalidates_the_connection(
+    scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django_pooled_mysql import connection as connection_module
+
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
+    first = connection_id(db)
+    real = connection_module.run_statement
+
+    def interrupted(*args: Any) -> Any:
+        real(*args)
+        raise Interrupted
+
+    monkeypatch.setattr(connection_module, "run_statement", interrupted)
+    with pytest.raises(Interrupted), db.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    monkeypatch.setattr(connection_module, "run_statement", real)
+    assert connection_id(db) != first
+    assert db.pool_stats()["invalidations"] == 1
+
+
+def test_lost_connection_inside_a_transaction_is_never_retried_or_committed(
+    scratch: Scratch, admin: Admin
+) -> None:
+    db = scratch.wrapper({"pool_size": 2, "max_overflow": 0})
+    db.set_autocommit(False)
+    with db.cursor() as cursor:
+        cursor.execute("INSERT INTO testapp_author (name, age) VALUES ('lost', 1)")
+        victim = connection_id(db)
+        admin.kill(victim)
+        while victim in admin.connection_ids(scratch.name):
+            threading.Event().wait(0.01)
+        with pytest.raises(OperationalError):
+            cursor.execute("INSERT INTO testapp_author (name, age) VALUES ('lost 2', 1)")
+        # Later statements of the same transaction must not silently run in autocommit.
+        with pytest.raises(OperationalError, match="lost"):
+            cursor.execute("INSERT INTO testapp_author (name, age) VALUES ('lost 3', 1)")
+    with pytest.raises(OperationalError, match="nothing of the transaction was committed"):
+        db.commit()
+    db.rollback()
+    db.set_autocommit(True)
+    assert scalar(db, "SELECT COUNT(*) FROM testapp_author") == 0
+
+
+# -- stats, close, fork --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pool_stats_has_the_documented_keys() -> None:
+    scalar(connections["default"], "SELECT 1")
+    stats = django_pooled_mysql.pool_stats("default")
+    assert set(stats) == {
+        "pool_size",
+        "max_overflow",
+        "open",
+        "in_use",
+        "idle",
+        "overflow",
+        "waiting",
+        "wait_count",
+        "wait_seconds",
+        "timeouts",
+        "connects",
+        "invalidations",
+        "recycles",
+    }
+    assert stats["open"] >= 1 and stats["in_use"] == 0
+
+
+def test_recycle_replaces_old_connections(scratch: Scratch) -> None:
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0, "recycle": 0.05})
+    first = connection_id(db)
+    threading.Event().wait(0.1)  # the connection must age past `recycle`
+    assert connection_id(db) != first
+    assert db.pool_stats()["recycles"] >= 1
+
+
+def test_close_pool_closes_idle_connections_and_later_use_reopens(scratch: Scratch) -> None:
+    db = scratch.wrapper({"pool_size": 2, "max_overflow": 0})
+    scalar(db, "SELECT 1")
+    assert scratch.server_connections() == 1
+    assert db.close_pool() == 1
+    assert scratch.server_connections() == 0
+    assert scalar(db, "SELECT 2") == 2
+
+
+def test_forked_child_builds_its_own_pool_and_parent_keeps_working(scratch: Scratch) -> None:
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
+    parent_id = connection_id(db)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into pytest
+        code = 1
+        try:
+            os.close(read_end)
+            child_db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
+            os.write(write_end, str(connection_id(child_db)).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    child_id = int(os.read(read_end, 64) or b"0")
+    os.close(read_end)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert child_id not in (0, parent_id)
+    # The child did not close or use the parent's socket.
+    assert connection_id(db) == parent_id
