@@ -15,6 +15,10 @@ test: venv
 test-fast: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
+## Per-statement cost against the stock backend (prints a table; not a test).
+bench: venv
+	$(RUN_DB) taskset -c 0 $(PY) benchmarks/overhead.py $(BENCH_ARGS)
+
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
