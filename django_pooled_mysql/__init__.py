@@ -6,6 +6,8 @@ run, so the driver (and the exceptions subclassing its errors) load only on firs
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 __version__ = "0.1.0.dev0"
@@ -15,8 +17,35 @@ __all__ = [
     "PoolTimeout",
     "close_all_pools",
     "close_pool",
+    "pinned",
     "pool_stats",
 ]
+
+
+@contextmanager
+def pinned(using: str = "default") -> Iterator[Any]:
+    """Keep one physical connection for every statement inside the block (nestable).
+
+    For code that needs the same server session across statements without a transaction.
+    Yields Django's connection for ``using``. If the block leaves session state behind (a
+    ``SET``, a temporary table, a lock), the pin lasts until the connection is closed at the end
+    of the request, as for any statement that leaves session state.
+    """
+    from django.db import connections
+
+    connection = connections[using]
+    if not getattr(connection, "pooled", False):
+        # Stock connections keep one session per thread anyway.
+        yield connection
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        connection.connection.hold()
+    try:
+        yield connection
+    finally:
+        if connection.connection is not None:
+            connection.connection.unhold()
 
 
 def pool_stats(alias: str = "default") -> dict[str, Any]:

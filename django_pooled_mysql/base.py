@@ -179,16 +179,6 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
                 pool.release(pool.acquire())
         return pool.facts
 
-    # -- session state Django itself creates ------------------------------------------
-
-    def disable_constraint_checking(self) -> bool:
-        """``SET foreign_key_checks=0`` is session state: pin the connection first."""
-        if self.pooled:
-            self.ensure_connection()
-            with self.wrap_database_errors:
-                self.connection._pin("foreign_key_checks=0")
-        return super().disable_constraint_checking()
-
     # -- pool management --------------------------------------------------------------
 
     def pool_stats(self) -> dict[str, Any]:

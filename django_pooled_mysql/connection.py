@@ -2,9 +2,10 @@
 
 Outside a transaction each statement leases a physical connection and gives it back before
 returning. Turning autocommit off starts a *transaction lease*: the first statement pins a
-connection, which stays pinned until autocommit is turned back on. Direct use of the raw
-connection pins a *session lease* until close(); such a connection is discarded afterwards,
-because its session state is unknown.
+connection, which stays pinned until autocommit is turned back on. A statement that leaves state
+on the server session (session.py), or direct use of the raw connection, starts a *session
+lease* that lasts until close(); that connection is then reset (closed and replaced) rather than
+returned, because nobody else may see its state. ``hold()``/``unhold()`` pin explicitly.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from .cursor import PooledCursor, StatementResult, run_statement
 from .disconnect import is_disconnect, never_reached_server
 from .exceptions import ConnectionLostInTransaction
 from .pool import ConnectionPool, Lease
+from .session import session_effect
+
+# Read on a freshly pinned connection, these would see the previous user's values. LAST_INSERT_ID
+# is restored from this Django connection's own last insert (as ProxySQL does); the others are
+# cleared first, so they read 0 / -1 rather than someone else's numbers.
+_CLEAR_STATEMENT_STATE = "SELECT 1 FROM DUAL WHERE 0"
+_RESTORE_LAST_INSERT_ID = "SELECT LAST_INSERT_ID(%s)"
 
 logger = logging.getLogger("django_pooled_mysql")
 
@@ -38,6 +46,10 @@ class PooledConnection:
         self._session_pin: str | None = None
         # Set when the connection of an open transaction broke; cleared by rollback().
         self._lost: BaseException | None = None
+        # Nesting depth of explicit pins (django_pooled_mysql.pinned()).
+        self._holds = 0
+        # LAST_INSERT_ID() of this Django connection's statements run on statement leases.
+        self._last_insert_id = 0
         self.closed = False
 
     def __repr__(self) -> str:
@@ -61,6 +73,7 @@ class PooledConnection:
             self._lease = None
             self._begun = False
             self._session_pin = None
+            self._holds = 0
             if self._in_transaction:
                 self._lost = ConnectionLostInTransaction(
                     "The transaction was open across fork(); its connection belongs to the parent."
@@ -76,6 +89,7 @@ class PooledConnection:
             lease = self._lease = self._current_pool().acquire()
         if reason is not None and self._session_pin is None:
             self._session_pin = reason
+            lease.pool.count_session_pin()
             logger.debug("pool %s: pin for session state (%s)", lease.pool.name, reason)
         return lease
 
@@ -115,20 +129,58 @@ class PooledConnection:
         if lease is None:
             return
         self._lease = None
-        dirty = self._session_pin is not None or self._begun
+        session_pin, begun = self._session_pin, self._begun
         self._session_pin = None
         self._begun = False
-        if dirty:
-            # Session state we did not track (raw connection use) or an unfinished transaction:
-            # nobody else may inherit it.
-            lease.pool.invalidate(lease, _Discarded("session state may remain"))
+        self._holds = 0
+        if session_pin is not None or begun:
+            # Session state or an unfinished transaction: nobody else may inherit it.
+            lease.pool.reset(lease, session_pin or "unfinished transaction")
         else:
             lease.pool.release(lease)
+
+    def _unpin_if_unneeded(self) -> None:
+        if (
+            self._lease is not None
+            and not self._in_transaction
+            and self._session_pin is None
+            and self._holds == 0
+        ):
+            self._unpin()
+
+    def hold(self) -> None:
+        """Pin a connection until the matching unhold() (nestable)."""
+        self._pin()
+        self._holds += 1
+
+    def unhold(self) -> None:
+        """End one hold(); the connection goes back unless something else still pins it."""
+        if self._holds > 0:
+            self._holds -= 1
+        self._unpin_if_unneeded()
+
+    def _run_with_session_state(
+        self, reason: str, method: str, query: Any, args: Any
+    ) -> StatementResult:
+        fresh = self._pinned_lease() is None
+        lease = self._begin() if self._in_transaction else self._pin()
+        if fresh:
+            if reason == "LAST_INSERT_ID()":
+                restore: Any = (_RESTORE_LAST_INSERT_ID, [self._last_insert_id])
+            else:
+                restore = (_CLEAR_STATEMENT_STATE, None)
+            self._on_pinned(lease, lambda conn: run_statement(conn, "execute", *restore))
+        self._pin(reason)
+        return self._on_pinned(lease, lambda conn: run_statement(conn, method, query, args))
 
     def run_statement(self, method: str, query: Any, args: Any) -> StatementResult:
         """Run one statement on the pinned connection, or on a connection leased for it."""
         if self.closed:
             raise MySQLdb.InterfaceError(0, "The connection is closed.")
+        if method != "executemany" or isinstance(query, (str, bytes)):
+            reason = session_effect(query if method != "callproc" else "CALL")
+            if reason is not None:
+                return self._run_with_session_state(reason, method, query, args)
         lease = self._pinned_lease()
         if lease is None and self._in_transaction:
             lease = self._begin()
@@ -148,8 +200,11 @@ class PooledConnection:
             logger.info(
                 "pool %s: statement not sent (%s); retrying on a fresh connection", pool.name, exc
             )
-            return self._run_once_more(pool, method, query, args)
-        pool.release(lease)
+            result = self._run_once_more(pool, method, query, args)
+        else:
+            pool.release(lease)
+        if result.lastrowid:
+            self._last_insert_id = result.lastrowid
         return result
 
     def _run_once_more(self, pool: ConnectionPool, method: str, query: Any, args: Any) -> Any:
@@ -188,8 +243,7 @@ class PooledConnection:
         if self._begun:
             self._on_pinned(lease, lambda conn: conn.autocommit(True))
             self._begun = False
-        if self._session_pin is None:
-            self._unpin()
+        self._unpin_if_unneeded()
 
     def commit(self) -> None:
         """Commit the pinned transaction; fails if its connection was lost."""
@@ -229,6 +283,7 @@ class PooledConnection:
         self._in_transaction = False
         self._lost = None
         self._pinned_lease()
+        # Ends session leases too: the request is over, and with it the session's state.
         self._unpin()
 
     # -- raw connection use -----------------------------------------------------------------
@@ -271,7 +326,3 @@ class PooledConnection:
             raise AttributeError(name)
         lease = self._pin("raw connection attribute %r" % name)
         return getattr(lease.connection, name)
-
-
-class _Discarded(Exception):
-    """Reason recorded when a connection is closed rather than returned."""

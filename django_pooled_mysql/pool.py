@@ -133,7 +133,17 @@ class ConnectionPool:
         self._connect = connect
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(
-            ("connects", "closes", "invalidations", "recycles", "timeouts", "wait_count"), 0
+            (
+                "connects",
+                "closes",
+                "invalidations",
+                "recycles",
+                "timeouts",
+                "wait_count",
+                "session_pins",
+                "resets",
+            ),
+            0,
         )
         self._wait_seconds = 0.0
         self._queue = _LeaseQueuePool(
@@ -253,6 +263,30 @@ class ConnectionPool:
             record.close()
             return
         self._queue._do_return_conn(record)
+
+    def count_session_pin(self) -> None:
+        """Count a Django connection pinning a connection for session state."""
+        self._count("session_pins")
+
+    def reset(self, lease: Lease, reason: str) -> None:
+        """Give back a connection that carries session state, as a fresh one.
+
+        The connection is closed and its place reconnects on next use. Closing is the only reset
+        that covers every kind of session state for both drivers (PyMySQL has no
+        COM_CHANGE_USER), and its cost falls only on requests that created session state.
+        """
+        record = lease.record
+        lease.connection = None
+        if self.inherited:
+            _inherited_records.append(record)
+            return
+        self._count("resets")
+        logger.debug("pool %s: reset connection after session state (%s)", self.name, reason)
+        try:
+            record.close()
+        finally:
+            if not self.closed:
+                self._queue._do_return_conn(record)
 
     def invalidate(self, lease: Lease, exc: BaseException | None = None) -> None:
         """Close a broken or dirty connection and give its place back to the pool."""

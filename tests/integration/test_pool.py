@@ -266,6 +266,8 @@ def test_pool_stats_has_the_documented_keys() -> None:
         "connects",
         "invalidations",
         "recycles",
+        "session_pins",
+        "resets",
     }
     assert stats["open"] >= 1 and stats["in_use"] == 0
 
