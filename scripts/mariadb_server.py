@@ -139,6 +139,10 @@ class ThrowawayMariaDB:
             "--socket=%s" % self.socket_path,
             "--pid-file=%s" % (self.dir / "mysqld.pid"),
             "--log-error=%s" % (self.dir / "error.log"),
+            # A private tmpdir: MariaDB deletes every "#sql*" file in its tmpdir at start-up, so a
+            # shared /tmp lets each new throwaway server delete the temporary tables of running
+            # ones ("Error on delete of '/tmp/#sql-temptable-...MAI'").
+            "--tmpdir=%s" % self._tmpdir(),
             "--port=%d" % self.port,
             "--bind-address=127.0.0.1",
             "--skip-name-resolve",
@@ -154,6 +158,12 @@ class ThrowawayMariaDB:
         if os.geteuid() == 0:
             args.append("--user=root")
         return args + list(self.extra_args)
+
+    def _tmpdir(self) -> Path:
+        assert self.dir is not None
+        path = self.dir / "tmp"
+        path.mkdir(exist_ok=True)
+        return path
 
     def _launch(self) -> None:
         self.process = subprocess.Popen(
