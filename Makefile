@@ -19,6 +19,11 @@ test-fast: venv
 bench: venv
 	$(RUN_DB) taskset -c 0 $(PY) benchmarks/overhead.py $(BENCH_ARGS)
 
+## Django's own test suite with this ENGINE and with the stock backend; fails on any regression.
+## DJANGO_SUITE_ARGS=--quick runs the short list (docs/django-suite.md).
+django-suite: venv
+	$(RUN_DB) $(PY) scripts/django_suite.py $(DJANGO_SUITE_ARGS)
+
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

@@ -1,0 +1,717 @@
+"""Django's own test suite as the judge: run it with this ENGINE and with the stock MySQL backend.
+
+Downloads the source distribution of the installed Django into ``.cache/django-suite/`` (once),
+runs ``tests/runtests.py`` for a list of apps first with ENGINE ``django_pooled_mysql`` and then
+with ``django.db.backends.mysql`` on the server named by ``DJANGO_POOLED_MYSQL_TEST_URL``, and
+compares the outcomes test by test. Exits 1 if a test that passes on the stock backend fails,
+errors or does not run with this ENGINE; 2 if a run could not be completed.
+
+Run it through ``make django-suite`` (which starts a throwaway MariaDB), or directly:
+``scripts/mariadb_server.py run -- .venv/bin/python scripts/django_suite.py --quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import importlib.metadata
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "scripts"
+CACHE = ROOT / ".cache" / "django-suite"
+URL_ENV = "DJANGO_POOLED_MYSQL_TEST_URL"
+RESULTS_ENV = "DJANGO_SUITE_RESULTS"
+
+ENGINES = {
+    "pooled": "django_pooled_mysql",
+    "stock": "django.db.backends.mysql",
+}
+# A small pool with a short timeout: a test that holds more connections than it should fails
+# with PoolTimeout after 10 s instead of hanging the run.
+DEFAULT_POOL = {"pool_size": 5, "max_overflow": 10, "timeout": 10}
+
+# Test-only dependencies of Django's suite that change what runs: tblib carries tracebacks out
+# of --parallel workers (without it a failure there is unreportable), PyYAML enables the YAML
+# serializer tests. Installed into the cache, never into the project's virtualenv.
+TEST_DEPENDENCIES = ("tblib>=3.0", "PyYAML>=6.0")
+
+# What pooling can break: transactions and leases, connection handling, the test framework's
+# database setup, schema changes and introspection, multiple databases, and the ORM's bread and
+# butter (which runs thousands of statement leases).
+FULL_APPS = (
+    "transactions",
+    "transaction_hooks",
+    "select_for_update",
+    "backends",
+    "basic",
+    "queries",
+    "bulk_create",
+    "update",
+    "delete",
+    "get_or_create",
+    "model_fields",
+    "aggregation",
+    "expressions",
+    "schema",
+    "migrations",
+    "fixtures",
+    "fixtures_regress",
+    "multiple_database",
+    "test_utils",
+    "db_utils",
+    "timezones",
+    "raw_query",
+    "select_related",
+    "prefetch_related",
+    "serializers",
+    "introspection",
+    "inspectdb",
+    "model_inheritance",
+    "cache",
+    "sessions_tests",
+    "auth_tests",
+)
+
+# Under five minutes for both ENGINEs on two cores: the apps that exercise leases, pinning and
+# the test framework's database handling most directly.
+QUICK_APPS = (
+    "transactions",
+    "transaction_hooks",
+    "select_for_update",
+    "backends",
+    "basic",
+    "get_or_create",
+    "multiple_database",
+    "test_utils",
+    "db_utils",
+    "raw_query",
+    "fixtures",
+)
+
+# Outcomes recorded by scripts/django_suite_runner.py, worst first: a test that reports several
+# (failing subtests) is counted once, by its worst.
+SEVERITY = ("error", "fail", "xpass", "skip", "xfail", "ok")
+PASSED = frozenset({"ok", "xfail"})
+BROKEN = frozenset({"error", "fail", "xpass"})
+
+
+class SuiteError(RuntimeError):
+    """The suite could not be prepared or run."""
+
+
+# -- preparing the Django source and the test dependencies ----------------------------------------
+
+
+def installed_django_version() -> str:
+    """The version of the Django this interpreter imports."""
+    return importlib.metadata.version("django")
+
+
+def _pip(*args: str) -> None:
+    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SuiteError(
+            "%s failed:\n%s%s" % (" ".join(cmd), result.stdout[-3000:], result.stderr[-3000:])
+        )
+
+
+def ensure_django_source(version: str, cache: Path = CACHE) -> Path:
+    """Django's ``tests/`` directory for version, downloaded and unpacked on first use."""
+    tests = cache / ("django-%s" % version) / "tests"
+    if (tests / "runtests.py").is_file():
+        return tests
+    cache.mkdir(parents=True, exist_ok=True)
+    print("Downloading the Django %s source distribution..." % version, flush=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        _pip("download", "--no-binary", ":all:", "--no-deps", "--dest", tmp, "django==%s" % version)
+        archives = [p for p in Path(tmp).iterdir() if p.name.endswith((".tar.gz", ".zip"))]
+        if len(archives) != 1:
+            raise SuiteError("pip download left %s, expected one sdist" % archives)
+        unpacked = Path(tmp) / "unpacked"
+        _unpack(archives[0], unpacked)
+        roots = list(unpacked.iterdir())
+        if len(roots) != 1 or not (roots[0] / "tests" / "runtests.py").is_file():
+            raise SuiteError("%s has no tests/runtests.py" % archives[0].name)
+        # Renamed into place last, so an interrupted download is never mistaken for a source tree.
+        roots[0].rename(cache / ("django-%s" % version))
+    return tests
+
+
+def _unpack(archive: Path, dest: Path) -> None:
+    if archive.name.endswith(".zip"):
+        import zipfile
+
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(dest)
+        return
+    with tarfile.open(archive) as tf:
+        if hasattr(tarfile, "data_filter"):
+            # Refuses absolute paths and links out of dest (Python 3.11.4+, 3.12+).
+            tf.extractall(dest, filter="data")
+        else:
+            # An sdist that pip fetched from the package index.
+            tf.extractall(dest)
+
+
+def ensure_test_dependencies(cache: Path = CACHE) -> Path:
+    """A directory (for PYTHONPATH) holding Django's test-only dependencies for this Python."""
+    site = cache / ("site-py%d.%d" % sys.version_info[:2])
+    marker = site / ".installed"
+    wanted = "\n".join(TEST_DEPENDENCIES)
+    if marker.is_file() and marker.read_text() == wanted:
+        return site
+    print("Installing %s into %s..." % (", ".join(TEST_DEPENDENCIES), site), flush=True)
+    _pip("install", "--quiet", "--upgrade", "--target", str(site), *TEST_DEPENDENCIES)
+    marker.write_text(wanted)
+    return site
+
+
+# -- settings for runtests.py ---------------------------------------------------------------------
+
+
+def server_from_url(url: str) -> dict[str, str]:
+    """HOST/PORT/USER/PASSWORD from ``mysql://user:password@host:port/``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mysql", "mariadb"):
+        raise SuiteError(
+            "%s must look like mysql://user:password@host:port/, not %r" % (URL_ENV, url)
+        )
+    return {
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": str(parts.port or 3306),
+        "USER": unquote(parts.username or "root"),
+        "PASSWORD": unquote(parts.password or ""),
+    }
+
+
+def settings_source(engine: str, server: dict[str, str], name: str, options: dict) -> str:
+    """The settings module runtests.py gets: Django's test_sqlite.py, on MySQL/MariaDB."""
+
+    def database(db_name: str) -> dict[str, object]:
+        return {
+            "ENGINE": engine,
+            "NAME": db_name,
+            **server,
+            "OPTIONS": options,
+            "TEST": {"CHARSET": "utf8mb4"},
+        }
+
+    # Two aliases with different NAMEs, as Django's suite requires.
+    databases = {"default": database(name), "other": database(name + "_other")}
+    return "\n".join(
+        (
+            '"""Written by scripts/django_suite.py; rewritten on every run."""',
+            "",
+            "DATABASES = %r" % (databases,),
+            'SECRET_KEY = "django_tests_secret_key"',
+            'PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]',
+            "USE_TZ = False",
+            'TEST_RUNNER = "django_suite_runner.RecordingRunner"',
+            "",
+        )
+    )
+
+
+# -- running ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Run:
+    """One runtests.py invocation for one ENGINE."""
+
+    key: str
+    engine: str
+    results: Path
+    log: Path
+    returncode: int | None = None
+    seconds: float = 0.0
+    timed_out: bool = False
+
+    @property
+    def completed(self) -> bool:
+        """Whether unittest got as far as its summary line ("Ran N tests")."""
+        if self.timed_out or not self.log.is_file():
+            return False
+        with self.log.open(errors="replace") as lines:
+            return any(line.startswith("Ran ") and " test" in line for line in lines)
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    # SIGTERM (CI cancelling the job, or mariadb_server.py stopping us) unwinds through the
+    # ``finally`` that stops runtests.py, as Ctrl-C does.
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_runtests(
+    run: Run,
+    tests_dir: Path,
+    python_path: Sequence[Path],
+    labels: Sequence[str],
+    parallel: int,
+    timeout: float | None,
+    extra_args: Sequence[str] = (),
+) -> Run:
+    """Run Django's runtests.py for labels, writing its output to run.log."""
+    run.results.unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    paths = [*map(str, python_path), *filter(None, [env.get("PYTHONPATH")])]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env[RESULTS_ENV] = str(run.results)
+    cmd = [
+        sys.executable,
+        "runtests.py",
+        "--settings=suite_settings_%s" % run.key,
+        "--noinput",
+        "--parallel=%d" % parallel,
+        *extra_args,
+        *labels,
+    ]
+    print(
+        "[%s] %s: runtests.py for %d label(s), log in %s"
+        % (run.key, run.engine, len(labels), _relative(run.log)),
+        flush=True,
+    )
+    started = time.monotonic()
+    with run.log.open("w") as log:
+        log.write("$ (cd %s && %s)\n" % (tests_dir, " ".join(cmd)))
+        log.flush()
+        # A session of its own, so the whole tree (parallel workers, mysqldump) can be stopped.
+        proc = subprocess.Popen(
+            cmd,
+            cwd=tests_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            run.returncode = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            run.timed_out = True
+        finally:
+            if proc.poll() is None:
+                _stop_group(proc)
+            run.seconds = time.monotonic() - started
+    return run
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+# -- results -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Outcome:
+    """The final outcome of one test id, with the traceback of its worst report."""
+
+    outcome: str
+    detail: str = ""
+
+
+def load_results(path: Path) -> dict[str, Outcome]:
+    """Test id -> worst outcome, from the JSON lines the recording runner wrote."""
+    results: dict[str, Outcome] = {}
+    if not path.is_file():
+        return results
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                # The last line of a killed run may be cut short.
+                continue
+            test_id, outcome = record["id"], record["outcome"]
+            detail = record.get("detail", "")
+            if record.get("subtest"):
+                detail = "subtest %s\n%s" % (record["subtest"], detail)
+            known = results.get(test_id)
+            if known is None or SEVERITY.index(outcome) < SEVERITY.index(known.outcome):
+                results[test_id] = Outcome(outcome, detail)
+    return results
+
+
+def app_of(test_id: str) -> str:
+    """The app label a test id belongs to (class-level errors look like ``setUpClass (x.y)``)."""
+    if test_id.endswith(")") and " (" in test_id:
+        test_id = test_id.rsplit(" (", 1)[1][:-1]
+    return test_id.split(".", 1)[0]
+
+
+@dataclasses.dataclass
+class Counts:
+    """Per-app totals in unittest's terms; xpass counts as a failure, xfail as a pass."""
+
+    tests: int = 0
+    failures: int = 0
+    errors: int = 0
+    skips: int = 0
+
+    def add(self, outcome: str) -> None:
+        """Count one test."""
+        self.tests += 1
+        if outcome in ("fail", "xpass"):
+            self.failures += 1
+        elif outcome == "error":
+            self.errors += 1
+        elif outcome == "skip":
+            self.skips += 1
+
+    def cells(self) -> list[str]:
+        """tests, failures, errors, skips as strings."""
+        return [str(self.tests), str(self.failures), str(self.errors), str(self.skips)]
+
+
+def count_by_app(results: dict[str, Outcome], apps: Iterable[str]) -> dict[str, Counts]:
+    """Counts for each app, in the given order, plus any other app label that showed up."""
+    counts = {app: Counts() for app in apps}
+    for test_id, outcome in results.items():
+        counts.setdefault(app_of(test_id), Counts()).add(outcome.outcome)
+    total = Counts()
+    for app_counts in counts.values():
+        total.tests += app_counts.tests
+        total.failures += app_counts.failures
+        total.errors += app_counts.errors
+        total.skips += app_counts.skips
+    counts["TOTAL"] = total
+    return counts
+
+
+@dataclasses.dataclass
+class Comparison:
+    """How the pooled run differs from the stock run, test by test."""
+
+    regressions: dict[str, tuple[Outcome, str]]  # id -> (pooled outcome, stock outcome)
+    skipped_only_pooled: list[str]
+    fixed: list[str]  # broken on stock, passing with this ENGINE
+    pooled_only: list[str]  # ran only with this ENGINE
+
+
+def compare(pooled: dict[str, Outcome], stock: dict[str, Outcome]) -> Comparison:
+    """Tests that pass on stock but fail, error or do not run with this ENGINE, and the rest."""
+    regressions: dict[str, tuple[Outcome, str]] = {}
+    skipped_only_pooled: list[str] = []
+    fixed: list[str] = []
+    for test_id, theirs in sorted(stock.items()):
+        ours = pooled.get(test_id)
+        if ours is None:
+            if theirs.outcome in PASSED:
+                regressions[test_id] = (Outcome("not run"), theirs.outcome)
+            continue
+        if theirs.outcome in PASSED and ours.outcome in BROKEN:
+            regressions[test_id] = (ours, theirs.outcome)
+        elif theirs.outcome in PASSED and ours.outcome == "skip":
+            skipped_only_pooled.append(test_id)
+        elif theirs.outcome in BROKEN and ours.outcome in PASSED:
+            fixed.append(test_id)
+    pooled_only = sorted(set(pooled) - set(stock))
+    return Comparison(regressions, skipped_only_pooled, fixed, pooled_only)
+
+
+# -- reporting ---------------------------------------------------------------------------------
+
+HEADER = ["app", "tests", "fail", "error", "skip", "tests", "fail", "error", "skip", "regressions"]
+
+
+def table_rows(
+    pooled: dict[str, Counts], stock: dict[str, Counts], regressions: Iterable[str]
+) -> list[list[str]]:
+    """One row per app: pooled counts, stock counts, regressions."""
+    per_app: dict[str, int] = {}
+    for test_id in regressions:
+        per_app[app_of(test_id)] = per_app.get(app_of(test_id), 0) + 1
+    per_app["TOTAL"] = sum(per_app.values())
+    rows = []
+    for app in dict.fromkeys([*pooled, *stock]):
+        if app == "TOTAL":
+            continue
+        rows.append(
+            [
+                app,
+                *pooled.get(app, Counts()).cells(),
+                *stock.get(app, Counts()).cells(),
+                str(per_app.get(app, 0)),
+            ]
+        )
+    rows.append(["TOTAL", *pooled["TOTAL"].cells(), *stock["TOTAL"].cells(), str(per_app["TOTAL"])])
+    return rows
+
+
+def format_text_table(rows: list[list[str]]) -> str:
+    """Aligned columns for a terminal."""
+    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
+
+    def line(cells: list[str]) -> str:
+        aligned = [cells[0].ljust(widths[0])]
+        aligned += [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join(aligned).rstrip()
+
+    # Each group of four columns is one ENGINE's run.
+    pooled_width = sum(widths[1:5]) + 6
+    stock_width = sum(widths[5:9]) + 6
+    title = "%s  %s  %s" % (
+        "".ljust(widths[0]),
+        "-- django_pooled_mysql --".center(pooled_width),
+        "-- stock mysql --".center(stock_width),
+    )
+    return "\n".join([title.rstrip(), line(HEADER), *map(line, rows)])
+
+
+def format_markdown_table(rows: list[list[str]]) -> str:
+    """The same table in Markdown, for docs/django-suite.md."""
+    header = [
+        "app",
+        "pooled tests",
+        "fail",
+        "error",
+        "skip",
+        "stock tests",
+        "fail",
+        "error",
+        "skip",
+        "regressions",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for row in rows:
+        cells = ["**%s**" % c if row[0] == "TOTAL" else c for c in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _essence(detail: str, limit: int = 12) -> str:
+    # The end of a traceback names the exception; a few lines before it show where.
+    lines = [line for line in detail.strip().splitlines() if line.strip()]
+    return "\n".join("      " + line for line in lines[-limit:])
+
+
+def report(
+    runs: dict[str, Run],
+    results: dict[str, dict[str, Outcome]],
+    apps: Sequence[str],
+    markdown: bool,
+) -> int:
+    """Print the side-by-side table and the regressions; return the exit status."""
+    status = 0
+    for run in runs.values():
+        if not run.completed:
+            why = "timed out" if run.timed_out else "exited with %s" % run.returncode
+            print(
+                "\n[%s] runtests.py did not complete (%s); the tail of %s:"
+                % (run.key, why, _relative(run.log))
+            )
+            print(_tail(run.log))
+            status = 2
+    if set(runs) != set(ENGINES):
+        counts = {key: count_by_app(res, apps) for key, res in results.items()}
+        for key, app_counts in counts.items():
+            print("\n%s (%s):" % (key, ENGINES[key]))
+            for app, c in app_counts.items():
+                print("  %-24s %s" % (app, " ".join(c.cells())))
+        return status
+    comparison = compare(results["pooled"], results["stock"])
+    pooled_counts = count_by_app(results["pooled"], apps)
+    stock_counts = count_by_app(results["stock"], apps)
+    rows = table_rows(pooled_counts, stock_counts, comparison.regressions)
+    print()
+    print(format_markdown_table(rows) if markdown else format_text_table(rows))
+    print(
+        "\nTime: pooled %.0f s, stock %.0f s (runtests.py wall clock, database set-up included)."
+        % (runs["pooled"].seconds, runs["stock"].seconds)
+    )
+    if comparison.skipped_only_pooled:
+        print(
+            "\nPass on stock, skipped with this ENGINE (%d):" % len(comparison.skipped_only_pooled)
+        )
+        for test_id in comparison.skipped_only_pooled:
+            print("  %s: %s" % (test_id, results["pooled"][test_id].detail))
+    if comparison.fixed:
+        print("\nBroken on stock, passing with this ENGINE (%d):" % len(comparison.fixed))
+        for test_id in comparison.fixed:
+            print("  " + test_id)
+    if comparison.pooled_only:
+        print("\nRan only with this ENGINE (%d):" % len(comparison.pooled_only))
+        for test_id in comparison.pooled_only:
+            print("  %s: %s" % (test_id, results["pooled"][test_id].outcome))
+    if comparison.regressions:
+        print(
+            "\nRegressions: pass on stock, not with this ENGINE (%d):" % len(comparison.regressions)
+        )
+        for test_id, (ours, theirs) in comparison.regressions.items():
+            print("  %s  [%s; stock: %s]" % (test_id, ours.outcome, theirs))
+            if ours.detail:
+                print(_essence(ours.detail))
+        status = max(status, 1)
+    else:
+        print("\nNo regressions against the stock backend.")
+    return status
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    if not path.is_file():
+        return "    (no log)"
+    text = path.read_text(errors="replace").splitlines()[-lines:]
+    return "\n".join("    " + line for line in text)
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="the short list of apps (%s)" % ", ".join(QUICK_APPS)
+    )
+    parser.add_argument(
+        "--apps",
+        help="comma-separated runtests.py labels instead of the list (apps or dotted test ids)",
+    )
+    parser.add_argument(
+        "--engines",
+        default="pooled,stock",
+        help="which runs to make: pooled, stock or both (default: pooled,stock)",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="runtests.py --parallel (default: 2, or 1 on one CPU)",
+    )
+    parser.add_argument(
+        "--pool",
+        default=json.dumps(DEFAULT_POOL),
+        help="OPTIONS['pool'] for the pooled run, as JSON (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, help="stop a runtests.py run after this many seconds"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="compare the results of the last run of the same list instead of running",
+    )
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument(
+        "runtests_args",
+        nargs="*",
+        help="after --: more runtests.py arguments (e.g. -- --verbosity=2 -k savepoint)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the suite with each ENGINE and report the differences."""
+    args = parse_args(argv)
+    keys = [k.strip() for k in args.engines.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in ENGINES]
+    if unknown or not keys:
+        print("error: --engines takes pooled and/or stock, not %s" % args.engines, file=sys.stderr)
+        return 2
+    if args.apps:
+        labels = [label.strip() for label in args.apps.split(",") if label.strip()]
+        list_name = "custom"
+    else:
+        labels = list(QUICK_APPS if args.quick else FULL_APPS)
+        list_name = "quick" if args.quick else "full"
+    apps = list(dict.fromkeys(app_of(label) for label in labels))
+    version = installed_django_version()
+    run_dir = CACHE / "runs" / ("django-%s" % version) / list_name
+    runs = {
+        key: Run(key, ENGINES[key], run_dir / ("%s.jsonl" % key), run_dir / ("%s.log" % key))
+        for key in keys
+    }
+    try:
+        if not args.report_only:
+            with _terminate_as_exit():
+                _run_all(args, runs, labels, version, run_dir)
+        elif not all(run.results.is_file() for run in runs.values()):
+            raise SuiteError("no results in %s to report on" % _relative(run_dir))
+    except SuiteError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    if args.report_only:
+        for run in runs.values():
+            run.returncode = 0
+    results = {key: load_results(run.results) for key, run in runs.items()}
+    return report(runs, results, apps, args.markdown)
+
+
+def _run_all(
+    args: argparse.Namespace, runs: dict[str, Run], labels: list[str], version: str, run_dir: Path
+) -> None:
+    url = os.environ.get(URL_ENV)
+    if not url:
+        raise SuiteError(
+            "%s is not set. Run `make django-suite` (which starts a throwaway MariaDB), or set it "
+            "to a server this run may create test_dsuite_* databases on." % URL_ENV
+        )
+    server = server_from_url(url)
+    try:
+        pool = json.loads(args.pool)
+    except json.JSONDecodeError as exc:
+        raise SuiteError("--pool is not JSON: %s" % exc) from None
+    tests_dir = ensure_django_source(version)
+    deps = ensure_test_dependencies()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    print(
+        "Django %s's suite, %d label(s), --parallel=%d, on %s:%s"
+        % (version, len(labels), args.parallel, server["HOST"], server["PORT"]),
+        flush=True,
+    )
+    for key, run in runs.items():
+        options = {"pool": pool} if key == "pooled" else {}
+        source = settings_source(run.engine, server, "dsuite_%s" % key, options)
+        (run_dir / ("suite_settings_%s.py" % key)).write_text(source)
+        run_runtests(
+            run,
+            tests_dir,
+            [run_dir, SCRIPTS, deps],
+            labels,
+            args.parallel,
+            args.timeout,
+            args.runtests_args,
+        )
+        state = "timed out" if run.timed_out else "exit status %s" % run.returncode
+        print("[%s] %s after %.0f s" % (run.key, state, run.seconds), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
