@@ -88,7 +88,7 @@ class Scratch:
             **base,
             "ENGINE": "django_pooled_mysql",
             "NAME": self.name,
-            "OPTIONS": {"pool": pool},
+            "OPTIONS": {**base["OPTIONS"], "pool": pool},
             "CONN_MAX_AGE": 0,
             "TEST": {},
             **extra,
@@ -102,6 +102,30 @@ class Scratch:
         self.wrappers.append(wrapper)
         self.aliases.add(alias)
         return wrapper
+
+    def alternating(self) -> Any:
+        """A wrapper on a two-connection FIFO pool whose connections are both open and idle.
+
+        Without a pin, consecutive statements land on different connections, so a test of
+        pinning fails if the pin is missing.
+        """
+        options = {"pool_size": 2, "max_overflow": 0}
+        holders = [self.wrapper(options, alias="alternating") for _ in range(2)]
+        for holder in holders:
+            holder.set_autocommit(False)
+            with holder.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        for holder in holders:
+            holder.commit()
+            holder.set_autocommit(True)
+        db = self.wrapper(options, alias="alternating")
+        ids = []
+        for _ in range(2):
+            with db.cursor() as cursor:
+                cursor.execute("SELECT CONNECTION_ID()")
+                ids.append(cursor.fetchone()[0])
+        assert ids[0] != ids[1], "the pool should alternate between its two connections"
+        return db
 
     def factory(self, pool: Any = True, alias: str = "scratch") -> Callable[[], Any]:
         """A function returning a new wrapper sharing one pool (same alias and settings)."""

@@ -38,7 +38,15 @@ ENGINE = os.environ.get("DJANGO_POOLED_MYSQL_TEST_ENGINE", "django_pooled_mysql"
 
 def database(name: str, **extra: object) -> dict[str, object]:
     """One DATABASES entry on the test server."""
-    return {"ENGINE": ENGINE, "NAME": name, **SERVER, "TEST": {"CHARSET": "utf8mb4"}, **extra}
+    return {
+        "ENGINE": ENGINE,
+        "NAME": name,
+        **SERVER,
+        # A leaked lock must fail a test, not hang it for the server's default (a day or more).
+        "OPTIONS": {"init_command": "SET SESSION lock_wait_timeout = 5"},
+        "TEST": {"CHARSET": "utf8mb4"},
+        **extra,
+    }
 
 
 # A nested run (the PyMySQL pass) needs test database names of its own.
