@@ -26,7 +26,9 @@ SERVER_FACTS_SQL = """
            @@default_storage_engine,
            @@sql_auto_is_null,
            @@lower_case_table_names,
-           CONVERT_TZ('2001-01-01 01:00:00', 'UTC', 'UTC') IS NOT NULL
+           CONVERT_TZ('2001-01-01 01:00:00', 'UTC', 'UTC') IS NOT NULL,
+           @@max_connections,
+           @@max_user_connections
 """
 
 
@@ -45,6 +47,9 @@ def read_server_facts(conn: Any) -> dict[str, Any]:
         "sql_auto_is_null": bool(row[3]),
         "lower_case_table_names": bool(row[4]),
         "has_zoneinfo_database": bool(row[5]),
+        # For the message when the server refuses connections for capacity.
+        "max_connections": row[6],
+        "max_user_connections": row[7],
     }
 
 

@@ -87,6 +87,7 @@ class PooledConnection:
         lease = self._pinned_lease()
         if lease is None:
             lease = self._lease = self._current_pool().acquire()
+            lease.pool.watch(lease)
         if reason is not None and self._session_pin is None:
             self._session_pin = reason
             lease.pool.count_session_pin()

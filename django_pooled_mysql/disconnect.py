@@ -78,17 +78,20 @@ def _get_poll() -> Any:
 _poll = _get_poll()
 
 
-def idle_probe(conn: Any) -> Any:
-    """A poll object on conn's socket, made once per physical connection (None if no socket)."""
+def idle_probe(conn: Any) -> tuple[Any, int]:
+    """A poll object on conn's socket and the socket's descriptor (None, -1 if no socket).
+
+    Made once per physical connection, at connect.
+    """
     try:
         fd = _fileno(conn)
     except Exception:
-        return None
+        return None, -1
     if fd < 0:
-        return None
+        return None, -1
     poller = _poll()
     poller.register(fd, select.POLLIN | select.POLLPRI)
-    return poller
+    return poller, fd
 
 
 def peer_has_spoken(probe: Any) -> bool:

@@ -23,6 +23,9 @@ class PoolOptions:
     # The backend's own: a checkout pings a connection only if it sat idle longer than this, so
     # busy connections never pay a round trip per statement.
     ping_after: float = 1.0
+    # Log a WARNING, with the stack where it was taken, for a transaction or session pin held
+    # longer than this many seconds. None (the default) turns the check off.
+    leak_warning_after: float | None = None
 
     @property
     def max_connections(self) -> int:
@@ -42,6 +45,10 @@ _RULES = {
     "pre_ping": ("True or False", lambda v: isinstance(v, bool)),
     "use_lifo": ("True or False", lambda v: isinstance(v, bool)),
     "ping_after": ("a number of seconds >= 0", lambda v: _is_number(v) and v >= 0),
+    "leak_warning_after": (
+        "None or a number of seconds > 0",
+        lambda v: v is None or (_is_number(v) and v > 0),
+    ),
 }
 
 

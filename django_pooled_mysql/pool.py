@@ -12,11 +12,14 @@ Event vocabulary used in code, logs and docs: connect, checkout, checkin, invali
 
 from __future__ import annotations
 
+import atexit
 import collections
 import logging
 import os
 import threading
 import time
+import traceback
+import weakref
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -25,8 +28,18 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import queue as sa_queue
 
-from .disconnect import idle_probe, peer_has_spoken
+from .disconnect import error_code, idle_probe, peer_has_spoken
 from .options import PoolOptions
+
+# The server refused a new connection for capacity: wait for one of ours to come back instead.
+SERVER_FULL_CODES = frozenset(
+    {
+        1040,  # ER_CON_COUNT_ERROR: Too many connections (max_connections)
+        1203,  # ER_TOO_MANY_USER_CONNECTIONS: the account's max_user_connections
+        1226,  # ER_USER_LIMIT_REACHED: the account's MAX_CONNECTIONS_PER_HOUR and similar
+    }
+)
+_MAX_BACKOFF = 0.5
 
 logger = logging.getLogger("django_pooled_mysql")
 
@@ -36,7 +49,7 @@ Connector = Callable[[], Any]
 class Lease:
     """One physical connection held by one holder until release() or invalidate()."""
 
-    __slots__ = ("connection", "pool", "record", "taken_at")
+    __slots__ = ("__weakref__", "connection", "pool", "record", "stack", "taken_at", "warned")
 
     def __init__(self, pool: ConnectionPool, record: Any, connection: Any) -> None:
         self.pool = pool
@@ -45,6 +58,9 @@ class Lease:
         # that someone else may hold by then.
         self.connection: Any = connection
         self.taken_at = time.monotonic()
+        # Where a long-held (pinned) lease was taken, when leak warnings are on.
+        self.stack: str | None = None
+        self.warned = False
 
     def __repr__(self) -> str:
         state = "released" if self.connection is None else "held"
@@ -94,6 +110,17 @@ class IdleQueue(sa_queue.QueueCommon[Any]):
                 self._wait(timeout)
             return self.queue.pop() if self.use_lifo else self.queue.popleft()
 
+    def wait_for_put(self, timeout: float) -> None:
+        """Return when a record is put back or timeout passes (whichever comes first)."""
+        with self._lock:
+            if self.queue:
+                return
+            self.waiting += 1
+            try:
+                self._not_empty.wait(timeout)
+            finally:
+                self.waiting -= 1
+
     def _wait(self, timeout: float | None) -> None:
         # Called with the lock held.
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -142,9 +169,16 @@ class ConnectionPool:
                 "wait_count",
                 "session_pins",
                 "resets",
+                "server_refusals",
+                "leak_warnings",
             ),
             0,
         )
+        # File descriptors of this pool's open sockets, for fork(): see _forget_pools_in_child.
+        self._fds: set[int] = set()
+        self._pinned: weakref.WeakSet[Lease] = weakref.WeakSet()
+        self._watchdog_stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
         self._wait_seconds = 0.0
         self._queue = _LeaseQueuePool(
             self._create,  # type: ignore[arg-type]
@@ -168,13 +202,18 @@ class ConnectionPool:
 
     def _create(self, record: Any) -> Any:
         conn = self._connect()
-        record.info["probe"] = idle_probe(conn)
+        probe, fd = idle_probe(conn)
+        record.info["probe"] = probe
+        record.info["fd"] = fd
+        if fd >= 0:
+            self._fds.add(fd)
         record.info["fresh"] = True
         self._count("connects")
         logger.debug("pool %s: connect (%d open)", self.name, self.open_count())
         return conn
 
     def _on_close(self, dbapi_connection: Any, record: Any) -> None:
+        self._fds.discard(record.info.get("fd", -1))
         self._count("closes")
         logger.debug("pool %s: close", self.name)
 
@@ -189,7 +228,43 @@ class ConnectionPool:
     # -- checkout / checkin -------------------------------------------------------------------
 
     def acquire(self) -> Lease:
-        """Check a healthy connection out; wait up to ``timeout`` when all are in use."""
+        """Check a healthy connection out; wait up to ``timeout`` when all are in use.
+
+        A server that refuses new connections for capacity (1040, 1203) is treated like a full
+        pool: wait for one of this pool's connections to come back, or retry the connect with
+        backoff, until ``timeout``.
+        """
+        try:
+            return self._acquire_once()
+        except Exception as exc:
+            if error_code(exc) not in SERVER_FULL_CODES:
+                raise
+            return self._acquire_despite_server_limit(exc)
+
+    def _acquire_despite_server_limit(self, refusal: Exception) -> Lease:
+        self._count("server_refusals")
+        deadline = time.monotonic() + self.options.timeout
+        backoff = 0.01
+        idle: IdleQueue = self._queue._pool  # type: ignore[assignment]
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._count("timeouts")
+                from .exceptions import PoolTimeout
+
+                raise PoolTimeout(self.server_full_message(refusal)) from refusal
+            # Woken early when another holder returns a connection.
+            idle.wait_for_put(min(backoff, remaining))
+            backoff = min(backoff * 2, _MAX_BACKOFF)
+            try:
+                return self._acquire_once()
+            except Exception as exc:
+                if error_code(exc) not in SERVER_FULL_CODES:
+                    raise
+                refusal = exc
+                self._count("server_refusals")
+
+    def _acquire_once(self) -> Lease:
         if self.closed:
             from .exceptions import PoolClosed
 
@@ -256,7 +331,6 @@ class ConnectionPool:
         record = lease.record
         lease.connection = None
         if self.inherited:
-            _inherited_records.append(record)
             return
         record.info["idle_since"] = time.monotonic()
         if self.closed:
@@ -278,7 +352,6 @@ class ConnectionPool:
         record = lease.record
         lease.connection = None
         if self.inherited:
-            _inherited_records.append(record)
             return
         self._count("resets")
         logger.debug("pool %s: reset connection after session state (%s)", self.name, reason)
@@ -293,7 +366,6 @@ class ConnectionPool:
         record = lease.record
         lease.connection = None
         if self.inherited:
-            _inherited_records.append(record)
             return
         try:
             record.invalidate(exc)
@@ -330,6 +402,62 @@ class ConnectionPool:
             **counts,
         }
 
+    def server_full_message(self, refusal: Exception) -> str:
+        """Why a connect kept failing on the server's connection limit, and what to change."""
+        limits = ", ".join(
+            "%s=%s" % (name, self.facts[name])
+            for name in ("max_connections", "max_user_connections")
+            if name in self.facts
+        )
+        return (
+            "Connection pool %s could not get a connection within %.1f s: the server refused "
+            "new connections (%s)%s while this process held %d. Raise the server's "
+            "max_connections (or the account's max_user_connections), or lower "
+            "OPTIONS['pool']['pool_size'] + ['max_overflow'] so that processes x that sum fits "
+            "under the server's limit."
+            % (
+                self.name,
+                self.options.timeout,
+                refusal,
+                "; server limits: %s" % limits if limits else "",
+                self.open_count(),
+            )
+        )
+
+    # -- leak warnings --------------------------------------------------------------------------
+
+    def watch(self, lease: Lease) -> None:
+        """Warn (once) if this pinned lease is still held after ``leak_warning_after`` seconds."""
+        if self.options.leak_warning_after is None:
+            return
+        lease.stack = "".join(traceback.format_stack(limit=25)[:-2])
+        self._pinned.add(lease)
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(
+                target=self._watch_leases, name="pooled-mysql-leak-watch", daemon=True
+            )
+            self._watchdog.start()
+
+    def _watch_leases(self) -> None:
+        limit = self.options.leak_warning_after
+        assert limit is not None
+        while not self._watchdog_stop.wait(min(limit / 2, 5.0)):
+            now = time.monotonic()
+            for lease in list(self._pinned):
+                if lease.connection is None:
+                    self._pinned.discard(lease)
+                elif not lease.warned and now - lease.taken_at > limit:
+                    lease.warned = True
+                    self._count("leak_warnings")
+                    logger.warning(
+                        "pool %s: a connection has been held for %.0f s (leak_warning_after=%s): "
+                        "an open transaction or a session pin that never ended? Taken at:\n%s",
+                        self.name,
+                        now - lease.taken_at,
+                        limit,
+                        lease.stack,
+                    )
+
     def exhausted_message(self) -> str:
         """Why a checkout timed out, with the numbers and the settings to change."""
         stats = self.stats()
@@ -353,6 +481,7 @@ class ConnectionPool:
     def close(self) -> None:
         """Close idle connections now and checked-out ones when they come back."""
         self.closed = True
+        self._watchdog_stop.set()
         self._queue.dispose()
 
 
@@ -376,10 +505,6 @@ def _ping(connection: Any) -> bool:
 
 _registry: dict[Hashable, ConnectionPool] = {}
 _registry_lock = threading.Lock()
-# Pools inherited from a parent process. They are kept referenced forever: if they were garbage
-# collected, closing their connections would send COM_QUIT on sockets the parent still uses.
-_inherited: list[ConnectionPool] = []
-_inherited_records: list[Any] = []
 
 
 def get_pool(key: Hashable, factory: Callable[[], ConnectionPool]) -> ConnectionPool:
@@ -410,14 +535,38 @@ def close_pools(match: Callable[[Hashable], bool] = lambda key: True) -> int:
 
 
 def _forget_pools_in_child() -> None:
-    # Runs in the child right after fork(): the parent's pools (and their sockets) stay with the
-    # parent. The child builds its own on first use.
+    # Runs in the child right after fork(). The parent's pools and sockets stay the parent's; the
+    # child builds its own pools on first use. Each inherited socket descriptor is pointed at
+    # /dev/null in the child, so that whatever the child does with the inherited objects (garbage
+    # collection, interpreter exit in a Gunicorn worker) cannot send COM_QUIT or anything else on
+    # a connection the parent is still using.
     global _registry_lock
     _registry_lock = threading.Lock()
-    for pool in _registry.values():
-        pool.closed = pool.inherited = True
-        _inherited.append(pool)
+    inherited = list(_registry.values())
     _registry.clear()
+    if not inherited:
+        return
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for pool in inherited:
+            pool.closed = pool.inherited = True
+            for fd in pool._fds:
+                try:
+                    os.dup2(devnull, fd)
+                except OSError:
+                    pass
+    finally:
+        os.close(devnull)
+
+
+def _close_at_exit() -> None:
+    # A clean COM_QUIT per connection at interpreter exit (Gunicorn worker exit included), so the
+    # server does not count aborted clients.
+    try:
+        close_pools()
+    except Exception:
+        logger.debug("closing pools at exit failed", exc_info=True)
 
 
 os.register_at_fork(after_in_child=_forget_pools_in_child)
+atexit.register(_close_at_exit)

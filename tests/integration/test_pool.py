@@ -268,6 +268,8 @@ def test_pool_stats_has_the_documented_keys() -> None:
         "recycles",
         "session_pins",
         "resets",
+        "server_refusals",
+        "leak_warnings",
     }
     assert stats["open"] >= 1 and stats["in_use"] == 0
 
