@@ -1,0 +1,129 @@
+"""Thread pools and ASGI: idle threads hold no connection; load stays within the cap (issue 6)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Admin, Scratch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_thread_pool_executor_idle_threads_hold_at_most_pool_size(scratch: Scratch) -> None:
+    make = scratch.factory({"pool_size": 3, "max_overflow": 10})
+    local = threading.local()
+    all_queried = threading.Barrier(41)
+
+    def query_once(_: int) -> int:
+        # One Django connection per executor thread, as Django's thread-local handler keeps.
+        db = local.__dict__.setdefault("db", make())
+        with db.cursor() as cursor:
+            cursor.execute("SELECT CONNECTION_ID()")
+            found = cursor.fetchone()[0]
+        all_queried.wait(30)  # all 40 threads now idle, Django connections still open
+        return int(found)
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        futures = [pool.submit(query_once, i) for i in range(40)]
+        all_queried.wait(30)
+        idle_connections = scratch.server_connections()
+        for future in futures:
+            future.result()
+    assert idle_connections <= 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def asgi_server(scratch: Scratch) -> Iterator[tuple[str, Scratch]]:
+    scratch.admin.query(
+        "CREATE TABLE %s.hits (id INT AUTO_INCREMENT PRIMARY KEY, worker INT)" % scratch.name
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        "ASGI_TEST_DB": scratch.name,
+        "ASGI_TEST_POOL": json.dumps({"pool_size": 4, "max_overflow": 4, "timeout": 30}),
+        "ASGI_TEST_THREADS": "40",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tests.asgi.app:application",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = "http://127.0.0.1:%d" % port
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/stats", timeout=1).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.05)  # the server is starting; there is no event to wait on
+    try:
+        yield base, scratch
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def test_asgi_app_under_load_stays_within_the_cap(asgi_server: tuple[str, Scratch]) -> None:
+    base, scratch = asgi_server
+    admin = Admin()
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, len(admin.connection_ids(scratch.name)))
+            done.wait(0.02)
+
+    def request(_: int) -> Any:
+        with urllib.request.urlopen(base + "/hit", timeout=60) as response:
+            return json.loads(response.read())["id"]
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        with ThreadPoolExecutor(max_workers=100) as clients:
+            ids = list(clients.map(request, range(600)))
+    finally:
+        done.set()
+        sampler.join()
+    stats = json.loads(urllib.request.urlopen(base + "/stats").read())
+    admin.conn.close()
+    assert len(set(ids)) == 600
+    assert 0 < peak <= 8, peak
+    assert stats["open"] <= 8 and stats["in_use"] == 0
+    # 40 executor threads did the work: more threads than connections, no errors.
+    assert stats["timeouts"] == 0
