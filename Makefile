@@ -29,8 +29,10 @@ lint: venv
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy django_pooled_mysql
 
+## Gunicorn gevent workers: stock CONN_MAX_AGE=0/60 against this ENGINE on a throwaway MariaDB
+## with max_connections=60 (docs/benchmarks.md). Other scenarios: DEMO_ARGS="--help".
 demo: venv
-	@echo "The gevent demo is not built yet (issue 8)."
+	$(PY) scripts/demo.py $(DEMO_ARGS)
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache build *.egg-info

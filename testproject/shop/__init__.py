@@ -1,0 +1,1 @@
+"""The demo app: a small shop whose views model real request traffic."""
