@@ -91,6 +91,7 @@ def parse_args(argv: list[str] | None) -> Config:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         epilog="Modes: %s. Views: %s." % (", ".join(ALL_MODES), ", ".join(VIEWS)),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
 
     def names(choices: tuple[str, ...] | list[str]) -> Any:
@@ -581,7 +582,14 @@ def environment() -> dict[str, Any]:
         pymysql_version = pymysql.__version__
     except ImportError:
         pymysql_version = None
+    import django_pooled_mysql
+
     return {
+        "engine": {
+            "version": django_pooled_mysql.__version__,
+            "path": os.path.dirname(django_pooled_mysql.__file__),
+            "git": _git_describe(),
+        },
         "python": platform.python_version(),
         "django": django.__version__,
         "gunicorn": gunicorn.__version__,
@@ -592,6 +600,25 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "load_client": "scripts/demo_load.py (gevent, one record per request)",
     }
+
+
+def _git_describe() -> str | None:
+    # Which ENGINE was measured: the commit, marked dirty if its files have local changes.
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "django_pooled_mysql"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return None
+    if not commit:
+        return None
+    return commit + ("-dirty" if dirty else "")
 
 
 @contextlib.contextmanager
@@ -615,6 +642,13 @@ def run(config: Config) -> list[dict[str, Any]]:
         "%d runs of %.0f s (+%.0f s warm-up): views %s x modes %s"
         % (runs, config.duration, config.warmup, ", ".join(config.views), ", ".join(config.modes))
     )
+    cap = config.workers * (config.pool_size + config.max_overflow)
+    if any(mode.startswith("pooled") for mode in config.modes) and cap >= config.max_connections:
+        log(
+            "note: %d workers x (pool_size %d + max_overflow %d) = %d reaches max_connections=%d;"
+            " pooled modes may meet the server's limit too"
+            % (config.workers, config.pool_size, config.max_overflow, cap, config.max_connections)
+        )
     results: list[dict[str, Any]] = []
     with ThrowawayMariaDB(max_connections=config.max_connections) as server:
         log("throwaway MariaDB at %s, max_connections=%d" % (server.url, config.max_connections))
