@@ -367,13 +367,13 @@ def summarize(
     """Throughput, latency, errors and server connection counts of one run."""
     duration = float(load["duration"])
     records = load["records"]
-    # Throughput counts the answers that arrived within the window; latency includes the
-    # requests still in flight at its end (they are real waits too).
-    in_window = [r for r in records if r[0] + r[1] <= duration]
-    ok = [r for r in records if 200 <= r[2] < 400]
-    ok_in_window = [r for r in in_window if 200 <= r[2] < 400]
-    ok_latency = sorted(r[1] * 1000 for r in ok)
-    all_latency = sorted(r[1] * 1000 for r in records)
+    # Throughput: answers that arrived within the window, whenever their request started (the
+    # first ones started during the warm-up). Latency and errors: the requests started within it,
+    # including those still in flight at its end (they are real waits too).
+    completed = [r for r in records if 0 <= r[0] + r[1] <= duration]
+    started = [r for r in records if r[0] >= 0]
+    ok_latency = sorted(r[1] * 1000 for r in started if 200 <= r[2] < 400)
+    all_latency = sorted(r[1] * 1000 for r in started)
 
     def stats(values: list[float]) -> dict[str, float | None]:
         return {
@@ -384,11 +384,11 @@ def summarize(
             "mean": statistics.fmean(values) if values else None,
         }
 
-    errors = Counter(r[3] for r in records if not 200 <= r[2] < 400)
+    errors = Counter(r[3] for r in started if not 200 <= r[2] < 400)
     return {
-        "requests": len(in_window),
-        "rps": len(in_window) / duration,
-        "ok_rps": len(ok_in_window) / duration,
+        "requests": len(started),
+        "rps": len(completed) / duration,
+        "ok_rps": sum(1 for r in completed if 200 <= r[2] < 400) / duration,
         "errors": dict(errors.most_common()),
         "error_count": sum(errors.values()),
         "latency_ok_ms": stats(ok_latency),
@@ -409,8 +409,9 @@ def throughput_series(load: dict[str, Any], bin_seconds: float = 1.0) -> dict[st
     ok = [0] * bins
     failed = [0] * bins
     for start, latency, status, _cause in load["records"]:
-        index = int((start + latency) / bin_seconds)
-        if index < bins:
+        done = start + latency
+        index = int(done / bin_seconds)
+        if 0 <= done and index < bins:
             (ok if 200 <= status < 400 else failed)[index] += 1
     return {
         "t": [(i + 0.5) * bin_seconds for i in range(bins)],

@@ -122,12 +122,12 @@ def run(
     timeout: float = 30.0,
     progress: float = 0.0,
 ) -> tuple[float, list[Record]]:
-    """Drive the load; returns the measurement's wall-clock start and its requests' records.
+    """Drive the load; returns the measurement's wall-clock start and every request's record.
 
     The measurement starts once ``warmup`` seconds have passed *and* every client has had its
     first answer (but at most ``max_warmup`` seconds): a busy server may leave the last
     connections in its accept queue for seconds, which says more about start-up than about
-    the steady state. Requests started before then are dropped.
+    the steady state. Records are timed from the start of the measurement.
     """
     address, request = build_request(url, keepalive)
     records: list[Record] = []
@@ -211,18 +211,16 @@ def run(
         % (start - began, answered_once, concurrency),
         flush=True,
     )
-    # Records of requests that started during the warm-up are dropped below.
     warm = len(records)
     reporter = gevent.spawn(report, warm) if progress > 0 else None
     gevent.joinall(greenlets)
     if reporter is not None:
         reporter.kill()
-    measured = [
-        (begin - start, latency, status, cause)
-        for begin, latency, status, cause in records[warm:]
-        if begin >= start
+    # Offsets from the start of the measurement: warm-up requests have negative ones and are
+    # kept, because some of them complete inside the window and count towards its throughput.
+    return start_wall, [
+        (begin - start, latency, status, cause) for begin, latency, status, cause in records
     ]
-    return start_wall, measured
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,9 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
         progress=args.progress,
     )
-    ok = sum(1 for record in records if 200 <= record[2] < 400)
+    measured = [record for record in records if record[0] >= 0]
+    ok = sum(1 for record in measured if 200 <= record[2] < 400)
     print(
-        "    %d responses in %.1f s, %d successful" % (len(records), args.duration, ok),
+        "    %d requests in %.1f s, %d successful" % (len(measured), args.duration, ok),
         flush=True,
     )
     if args.out:
