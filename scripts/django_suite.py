@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import IO
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,28 +226,60 @@ def settings_source(engine: str, server: dict[str, str], name: str, options: dic
     )
 
 
+def drop_test_databases(server: dict[str, str], name: str) -> list[str]:
+    """Drop the test databases (and parallel clones) runtests.py made for NAME; their names."""
+    try:
+        import MySQLdb
+
+        conn = MySQLdb.connect(
+            host=server["HOST"],
+            port=int(server["PORT"]),
+            user=server["USER"],
+            password=server["PASSWORD"],
+        )
+    except Exception as exc:
+        print("warning: cannot check for leftover test databases: %s" % exc, file=sys.stderr)
+        return []
+    dropped = []
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SHOW DATABASES")
+        # NAME carries this process's id, so only this run's databases match.
+        for (database,) in cursor.fetchall():
+            if database.startswith("test_" + name):
+                cursor.execute("DROP DATABASE `%s`" % database)
+                dropped.append(database)
+    finally:
+        conn.close()
+    return dropped
+
+
 # -- running ------------------------------------------------------------------------------------
 
 
 @dataclasses.dataclass
 class Run:
-    """One runtests.py invocation for one ENGINE."""
+    """The runtests.py invocations for one ENGINE (one, or one per app with --isolate)."""
 
     key: str
     engine: str
     results: Path
     log: Path
-    returncode: int | None = None
+    returncodes: list[int] = dataclasses.field(default_factory=list)
+    # Wall-clock seconds of each invocation, by its first label.
+    batch_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    invocations: int = 1
     seconds: float = 0.0
     timed_out: bool = False
 
     @property
     def completed(self) -> bool:
-        """Whether unittest got as far as its summary line ("Ran N tests")."""
+        """Whether every invocation got as far as unittest's summary line ("Ran N tests")."""
         if self.timed_out or not self.log.is_file():
             return False
         with self.log.open(errors="replace") as lines:
-            return any(line.startswith("Ran ") and " test" in line for line in lines)
+            summaries = sum(1 for line in lines if line.startswith("Ran ") and " test" in line)
+        return summaries >= self.invocations
 
 
 @contextlib.contextmanager
@@ -267,53 +300,64 @@ def run_runtests(
     run: Run,
     tests_dir: Path,
     python_path: Sequence[Path],
-    labels: Sequence[str],
+    batches: Sequence[Sequence[str]],
     parallel: int,
     timeout: float | None,
     extra_args: Sequence[str] = (),
 ) -> Run:
-    """Run Django's runtests.py for labels, writing its output to run.log."""
+    """Run Django's runtests.py once per batch of labels, writing the output to run.log."""
     run.results.unlink(missing_ok=True)
+    run.invocations = len(batches)
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     paths = [*map(str, python_path), *filter(None, [env.get("PYTHONPATH")])]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env[RESULTS_ENV] = str(run.results)
-    cmd = [
-        sys.executable,
-        "runtests.py",
-        "--settings=suite_settings_%s" % run.key,
-        "--noinput",
-        "--parallel=%d" % parallel,
-        *extra_args,
-        *labels,
-    ]
     print(
-        "[%s] %s: runtests.py for %d label(s), log in %s"
-        % (run.key, run.engine, len(labels), _relative(run.log)),
+        "[%s] %s: %d label(s) in %d runtests.py run(s), log in %s"
+        % (run.key, run.engine, sum(map(len, batches)), len(batches), _relative(run.log)),
         flush=True,
     )
     started = time.monotonic()
+    deadline = None if timeout is None else started + timeout
     with run.log.open("w") as log:
-        log.write("$ (cd %s && %s)\n" % (tests_dir, " ".join(cmd)))
-        log.flush()
-        # A session of its own, so the whole tree (parallel workers, mysqldump) can be stopped.
-        proc = subprocess.Popen(
-            cmd,
-            cwd=tests_dir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            run.returncode = proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            run.timed_out = True
-        finally:
-            if proc.poll() is None:
-                _stop_group(proc)
-            run.seconds = time.monotonic() - started
+        for labels in batches:
+            cmd = [
+                sys.executable,
+                "runtests.py",
+                "--settings=suite_settings_%s" % run.key,
+                "--noinput",
+                "--parallel=%d" % parallel,
+                *extra_args,
+                *labels,
+            ]
+            log.write("$ (cd %s && %s)\n" % (tests_dir, " ".join(cmd)))
+            log.flush()
+            batch_started = time.monotonic()
+            remaining = None if deadline is None else max(deadline - batch_started, 1)
+            returncode = _invoke(cmd, tests_dir, env, log, remaining)
+            run.batch_seconds[labels[0]] = time.monotonic() - batch_started
+            if returncode is None:
+                run.timed_out = True
+                break
+            run.returncodes.append(returncode)
+    run.seconds = time.monotonic() - started
     return run
+
+
+def _invoke(
+    cmd: list[str], cwd: Path, env: dict[str, str], log: IO[str], timeout: float | None
+) -> int | None:
+    # A session of its own, so the whole tree (parallel workers, mysqldump) can be stopped.
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        if proc.poll() is None:
+            _stop_group(proc)
 
 
 def _stop_group(proc: subprocess.Popen[bytes]) -> None:
@@ -530,7 +574,7 @@ def report(
     status = 0
     for run in runs.values():
         if not run.completed:
-            why = "timed out" if run.timed_out else "exited with %s" % run.returncode
+            why = "timed out" if run.timed_out else "exit status %s" % run.returncodes
             print(
                 "\n[%s] runtests.py did not complete (%s); the tail of %s:"
                 % (run.key, why, _relative(run.log))
@@ -554,6 +598,13 @@ def report(
         "\nTime: pooled %.0f s, stock %.0f s (runtests.py wall clock, database set-up included)."
         % (runs["pooled"].seconds, runs["stock"].seconds)
     )
+    if len(runs["pooled"].batch_seconds) > 1:
+        print("\nSeconds per runtests.py run (pooled / stock):")
+        for label, seconds in runs["pooled"].batch_seconds.items():
+            print(
+                "  %-24s %5.0f / %5.0f"
+                % (label, seconds, runs["stock"].batch_seconds.get(label, 0))
+            )
     if comparison.skipped_only_pooled:
         print(
             "\nPass on stock, skipped with this ENGINE (%d):" % len(comparison.skipped_only_pooled)
@@ -621,7 +672,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="OPTIONS['pool'] for the pooled run, as JSON (default: %(default)s)",
     )
     parser.add_argument(
-        "--timeout", type=float, help="stop a runtests.py run after this many seconds"
+        "--isolate",
+        action="store_true",
+        help="one runtests.py run per label, so a test that breaks its process cannot fail the "
+        "apps after it (slower: each run sets its databases up)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, help="stop the runs of one ENGINE after this many seconds"
     )
     parser.add_argument(
         "--report-only",
@@ -651,6 +708,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         labels = list(QUICK_APPS if args.quick else FULL_APPS)
         list_name = "quick" if args.quick else "full"
+    if args.isolate:
+        list_name += "-isolated"
     apps = list(dict.fromkeys(app_of(label) for label in labels))
     version = installed_django_version()
     run_dir = CACHE / "runs" / ("django-%s" % version) / list_name
@@ -667,9 +726,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SuiteError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
-    if args.report_only:
-        for run in runs.values():
-            run.returncode = 0
     results = {key: load_results(run.results) for key, run in runs.items()}
     return report(runs, results, apps, args.markdown)
 
@@ -681,7 +737,7 @@ def _run_all(
     if not url:
         raise SuiteError(
             "%s is not set. Run `make django-suite` (which starts a throwaway MariaDB), or set it "
-            "to a server this run may create test_dsuite_* databases on." % URL_ENV
+            "to a server this run may create test_dsuite* databases on." % URL_ENV
         )
     server = server_from_url(url)
     try:
@@ -698,18 +754,27 @@ def _run_all(
     )
     for key, run in runs.items():
         options = {"pool": pool} if key == "pooled" else {}
-        source = settings_source(run.engine, server, "dsuite_%s" % key, options)
+        # Named after this process: runs sharing a server (CI jobs, two Django versions) must not
+        # drop each other's test databases.
+        name = "dsuite%d_%s" % (os.getpid(), key)
+        source = settings_source(run.engine, server, name, options)
         (run_dir / ("suite_settings_%s.py" % key)).write_text(source)
-        run_runtests(
-            run,
-            tests_dir,
-            [run_dir, SCRIPTS, deps],
-            labels,
-            args.parallel,
-            args.timeout,
-            args.runtests_args,
-        )
-        state = "timed out" if run.timed_out else "exit status %s" % run.returncode
+        try:
+            run_runtests(
+                run,
+                tests_dir,
+                [run_dir, SCRIPTS, deps],
+                [[label] for label in labels] if args.isolate else [labels],
+                args.parallel,
+                args.timeout,
+                args.runtests_args,
+            )
+        finally:
+            # A run that was stopped (timeout, Ctrl-C, SIGTERM) leaves its test databases behind.
+            dropped = drop_test_databases(server, name)
+            if dropped:
+                print("[%s] dropped leftover databases: %s" % (key, ", ".join(dropped)))
+        state = "timed out" if run.timed_out else "exit status %s" % run.returncodes
         print("[%s] %s after %.0f s" % (run.key, state, run.seconds), flush=True)
 
 
