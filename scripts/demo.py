@@ -572,31 +572,28 @@ def plot(results: list[dict[str, Any]], config: Config, path: Path) -> None:
 
 def environment() -> dict[str, Any]:
     """Versions and machine facts for results.json."""
-    import django
-    import gevent
-    import gunicorn
-    import MySQLdb
+    from importlib import metadata
 
-    try:
-        import pymysql
-
-        pymysql_version = pymysql.__version__
-    except ImportError:
-        pymysql_version = None
     import django_pooled_mysql
+
+    def version(distribution: str) -> str | None:
+        # Distribution metadata: PyMySQL's __version__ imitates mysqlclient's, for Django.
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            return None
 
     return {
         "engine": {
-            "version": django_pooled_mysql.__version__,
             "path": os.path.dirname(django_pooled_mysql.__file__),
             "git": _git_describe(),
         },
         "python": platform.python_version(),
-        "django": django.__version__,
-        "gunicorn": gunicorn.__version__,
-        "gevent": gevent.__version__,
-        "mysqlclient": ".".join(map(str, MySQLdb.version_info[:3])),
-        "pymysql": pymysql_version,
+        **{
+            name.lower(): version(name)
+            for name in ("Django", "SQLAlchemy", "gunicorn", "gevent", "mysqlclient", "PyMySQL")
+        },
+        "mariadb": None,
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "load_client": "scripts/demo_load.py (gevent, one record per request)",
@@ -635,8 +632,8 @@ def _terminate_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(config: Config) -> list[dict[str, Any]]:
-    """The whole demo; returns one result per view and mode."""
+def run(config: Config) -> tuple[list[dict[str, Any]], str]:
+    """The whole demo; returns one result per view and mode, and the server's version."""
     config.out.mkdir(parents=True, exist_ok=True)
     runs = len(config.modes) * len(config.views)
     log(
@@ -654,13 +651,14 @@ def run(config: Config) -> list[dict[str, Any]]:
     with ThrowawayMariaDB(max_connections=config.max_connections) as server:
         log("throwaway MariaDB at %s, max_connections=%d" % (server.url, config.max_connections))
         monitor = Monitor(server)
+        server_version = str(monitor.execute("SELECT VERSION()")[0][0])
         app_url = prepare_database(server, monitor, config)
         log("database migrated and seeded (%d products)" % config.products)
         for view in config.views:
             for mode in config.modes:
                 results.append(measure(config, monitor, app_url, mode, view))
         monitor.conn.close()
-    return results
+    return results, server_version
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -681,13 +679,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         with _terminate_as_exit():
-            results = run(config)
+            results, server_version = run(config)
     except ServerError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 3
     settings = asdict(config)
     settings["out"] = str(config.out)
     report = {"settings": settings, "environment": environment(), "results": results}
+    report["environment"]["mariadb"] = server_version
     (config.out / "results.json").write_text(json.dumps(report, indent=1))
     plot(results, config, config.out / "demo-connections.png")
     print()
