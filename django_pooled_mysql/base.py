@@ -11,6 +11,7 @@ from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
 from django.db.backends.mysql import base as mysql_base
 from django.utils.functional import cached_property
 
+from . import gevent_support
 from . import pool as pool_registry
 from .connection import PooledConnection
 from .creation import DatabaseCreation
@@ -54,10 +55,13 @@ def read_server_facts(conn: Any) -> dict[str, Any]:
 
 
 def open_physical_connection(
-    params: dict[str, Any], isolation_level: str | None, facts: dict[str, Any]
+    params: dict[str, Any], isolation_level: str | None, facts: dict[str, Any], cooperative: bool
 ) -> Any:
     """Connect with Django's parameters and apply its per-connection session settings once."""
-    conn = Database.connect(**params)
+    if cooperative and gevent_support.gevent_patched() and gevent_support.is_mysqlclient(Database):
+        conn = gevent_support.cooperative_connect(Database, params)
+    else:
+        conn = Database.connect(**params)
     try:
         if not facts:
             facts.update(read_server_facts(conn))
@@ -145,7 +149,13 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         def build() -> ConnectionPool:
             pool = ConnectionPool(
                 _pool_name(self.alias, params),
-                partial(open_physical_connection, params, self.isolation_level, facts),
+                partial(
+                    open_physical_connection,
+                    params,
+                    self.isolation_level,
+                    facts,
+                    self.pool_options.cooperative,  # type: ignore[union-attr]
+                ),
                 self.pool_options,  # type: ignore[arg-type]
             )
             pool.facts = facts

@@ -183,7 +183,8 @@ class PooledConnection:
             if reason is not None:
                 return self._run_with_session_state(reason, method, query, args)
         lease = self._pinned_lease()
-        if lease is None and self._in_transaction:
+        if self._in_transaction and not self._begun:
+            # Also when a session lease is already pinned: its autocommit is still on.
             lease = self._begin()
         if lease is not None:
             return self._on_pinned(lease, lambda conn: run_statement(conn, method, query, args))

@@ -26,6 +26,9 @@ class PoolOptions:
     # Log a WARNING, with the stack where it was taken, for a transaction or session pin held
     # longer than this many seconds. None (the default) turns the check off.
     leak_warning_after: float | None = None
+    # Under gevent monkey-patching with mysqlclient, wait for the server on the hub instead of
+    # blocking the whole worker in C (gevent_support.py). False keeps mysqlclient's blocking calls.
+    cooperative: bool = True
 
     @property
     def max_connections(self) -> int:
@@ -44,6 +47,7 @@ _RULES = {
     ),
     "pre_ping": ("True or False", lambda v: isinstance(v, bool)),
     "use_lifo": ("True or False", lambda v: isinstance(v, bool)),
+    "cooperative": ("True or False", lambda v: isinstance(v, bool)),
     "ping_after": ("a number of seconds >= 0", lambda v: _is_number(v) and v >= 0),
     "leak_warning_after": (
         "None or a number of seconds > 0",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -170,6 +171,16 @@ def scratch(admin: Admin, django_db_blocker: Any) -> Iterator[Scratch]:
             yield db
         finally:
             db.destroy()
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 10, what: str = "it") -> None:
+    """Poll a server-side condition until it holds: the server offers no event for these (a
+    connection closing, a KILL completing)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for %s" % what)
+        time.sleep(0.02)
 
 
 def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:

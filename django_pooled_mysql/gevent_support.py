@@ -1,0 +1,92 @@
+"""Cooperative mysqlclient under gevent: wait for the server's answer on the hub, not inside C.
+
+mysqlclient's ``query()`` sends a statement and blocks in C until the answer arrives, so under
+gevent a whole worker waits for every statement, one at a time. mysqlclient also offers
+``send_query()``, ``read_query_result()`` and ``fileno()``: send, wait for the socket to become
+readable with gevent's ``wait_read`` (other greenlets run meanwhile), then read the answer, which
+is already there. Results, errors and warnings are read by the same C code as before. Further
+result sets (multi-statements, procedures) are read with the blocking call, see below.
+
+Used only when the process is monkey-patched by gevent and the driver is mysqlclient; otherwise
+nothing here is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+
+def gevent_patched() -> bool:
+    """True if gevent has monkey-patched this process (its sockets are cooperative)."""
+    if "gevent" not in sys.modules:
+        return False
+    from gevent import monkey
+
+    return bool(monkey.is_module_patched("socket"))
+
+
+def _cooperative_class(base: type) -> type:
+    from gevent.socket import wait_read
+
+    class CooperativeConnection(base):
+        """A mysqlclient connection whose round trips yield to other greenlets."""
+
+        def query(self, query: Any) -> None:
+            if isinstance(query, bytearray):
+                query = bytes(query)
+            self.send_query(query)
+            # gevent.Timeout or a kill raised here leaves an answer unread on the socket; the
+            # pool invalidates the connection for any BaseException, so nobody reads it later.
+            wait_read(self.fileno())
+            self.read_query_result()
+
+        # next_result() stays blocking: the next result set is often already in the client
+        # library's buffer, where the socket cannot tell about it, so waiting for the socket
+        # could wait forever. Only the later statements of a multi-statement or a procedure
+        # wait in C.
+
+        def commit(self) -> None:
+            self.query(b"COMMIT")
+
+        def rollback(self) -> None:
+            self.query(b"ROLLBACK")
+
+        def autocommit(self, on: bool) -> None:
+            on = bool(on)
+            if self.get_autocommit() != on:
+                self.query(b"SET autocommit=1" if on else b"SET autocommit=0")
+
+    return CooperativeConnection
+
+
+_classes: dict[type, type] = {}
+
+
+def cooperative_connect(database: Any, params: dict[str, Any]) -> Any:
+    """Open a mysqlclient connection whose queries wait on the gevent hub.
+
+    The connect itself (TCP, handshake, authentication) runs in gevent's native thread pool, so
+    the hub keeps serving other greenlets while it happens; mysqlclient releases the GIL there.
+    """
+    import gevent
+
+    base = _connection_class(database)
+    cls = _classes.get(base)
+    if cls is None:
+        cls = _classes[base] = _cooperative_class(base)
+    return gevent.get_hub().threadpool.apply(cls, kwds=params)
+
+
+def _connection_class(database: Any) -> Any:
+    # MySQLdb imports its `connections` submodule only on first connect.
+    try:
+        return importlib.import_module(database.__name__ + ".connections").Connection
+    except (ImportError, AttributeError):
+        return None
+
+
+def is_mysqlclient(database: Any) -> bool:
+    """True for mysqlclient (PyMySQL installed as MySQLdb is cooperative already)."""
+    return hasattr(_connection_class(database), "send_query")

@@ -1,0 +1,223 @@
+"""Scenarios run under gevent in a fresh process (monkey-patching must come before imports).
+
+    python tests/gevent/checks.py '{"scenario": "sleep", "db": "...", "cooperative": true}'
+
+Prints one JSON line with what the scenario observed; tests/integration/test_gevent.py asserts.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+SPEC = json.loads(sys.argv[1])
+if SPEC.get("driver") == "pymysql":
+    import pymysql
+
+    pymysql.version_info = (2, 2, 7, "final", 0)
+    pymysql.install_as_MySQLdb()
+
+import django  # noqa: E402
+import gevent  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from tests.settings import server_from_url  # noqa: E402
+
+POOL = {"pool_size": 20, "max_overflow": 0, "cooperative": SPEC.get("cooperative", True)}
+POOL.update(SPEC.get("pool", {}))
+settings.configure(
+    DATABASES={
+        "default": {
+            "ENGINE": "django_pooled_mysql",
+            "NAME": SPEC["db"],
+            **server_from_url(os.environ["DJANGO_POOLED_MYSQL_TEST_URL"]),
+            "OPTIONS": {"pool": POOL},
+        }
+    },
+    USE_TZ=True,
+)
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+
+import django_pooled_mysql  # noqa: E402
+
+
+def rows(sql: str, args: Any = None) -> Any:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return [list(row) for row in cursor.fetchall()]
+
+
+def error_of(func: Any) -> Any:
+    try:
+        func()
+    except Exception as exc:
+        cause = exc.__cause__ or exc
+        return [type(exc).__name__, getattr(cause, "args", [None])[0]]
+    return None
+
+
+def in_greenlets(count: int, work: Any) -> float:
+    started = time.perf_counter()
+    gevent.joinall([gevent.spawn(work, i) for i in range(count)], raise_error=True)
+    return time.perf_counter() - started
+
+
+def sleep() -> dict[str, Any]:
+    # A first round opens the 20 connections (PyMySQL spends ~20 ms of CPU per connect on a TLS
+    # context); the second round measures statements only.
+    in_greenlets(20, lambda i: rows("SELECT SLEEP(0.01)"))
+    elapsed = in_greenlets(20, lambda i: rows("SELECT SLEEP(0.2)"))
+    return {"elapsed": elapsed}
+
+
+def ticks() -> dict[str, Any]:
+    count = [0]
+    done = gevent.event.Event()
+
+    def ticker() -> None:
+        while not done.is_set():
+            count[0] += 1
+            gevent.sleep(0.01)
+
+    rows("SELECT 1")
+    tick = gevent.spawn(ticker)
+    elapsed = in_greenlets(10, lambda i: rows("SELECT SLEEP(0.05)"))
+    done.set()
+    tick.join()
+    stats = django_pooled_mysql.pool_stats()
+    return {"elapsed": elapsed, "ticks": count[0], "wait_count": stats["wait_count"]}
+
+
+def semantics() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    out["select"] = rows("SELECT 1, 'two', NULL UNION ALL SELECT 3, 'four', 5.5")
+    out["syntax_error"] = error_of(lambda: rows("SELEC 1"))
+    rows("INSERT INTO hits (id, worker) VALUES (1, 1)")
+    out["duplicate"] = error_of(lambda: rows("INSERT INTO hits (id, worker) VALUES (1, 2)"))
+    with connection.cursor() as cursor:
+        cursor.execute("CALL two_sets()")
+        first = [list(r) for r in cursor.fetchall()]
+        cursor.nextset()
+        out["procedure"] = [first, [list(r) for r in cursor.fetchall()]]
+    try:
+        with transaction.atomic():
+            rows("INSERT INTO hits (worker) VALUES (10)")
+            raise RuntimeError
+    except RuntimeError:
+        pass
+    with transaction.atomic():
+        rows("INSERT INTO hits (worker) VALUES (11)")
+    out["committed"] = rows("SELECT worker FROM hits ORDER BY id")
+    out["warning_sql"] = rows("SELECT CAST('12abc' AS SIGNED)")
+    if SPEC.get("multi", True):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1; SELECT 2")
+            out["multi"] = [cursor.fetchall()[0][0], cursor.nextset() and cursor.fetchall()[0][0]]
+    victim = rows("SELECT CONNECTION_ID()")[0][0]
+
+    def kill_when_running() -> None:
+        # In a native thread: with blocking mysqlclient the hub itself is stuck in the query.
+        import MySQLdb
+
+        server = server_from_url(os.environ["DJANGO_POOLED_MYSQL_TEST_URL"])
+        admin = MySQLdb.connect(host=server["HOST"], port=int(server["PORT"]), user=server["USER"])
+        cursor = admin.cursor()
+        while not cursor.execute(
+            "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s AND INFO LIKE %s",
+            (victim, "%SLEEP(5)%"),
+        ):
+            pass
+        cursor.execute("KILL CONNECTION %d" % victim)
+        admin.close()
+
+    killer = gevent.get_hub().threadpool.spawn(kill_when_running)
+    with django_pooled_mysql.pinned():
+        assert rows("SELECT CONNECTION_ID()")[0][0] == victim
+        out["killed_mid_wait"] = error_of(lambda: rows("SELECT SLEEP(5)"))
+    killer.get()
+    out["after_kill"] = rows("SELECT 42")
+    return out
+
+
+def timeouts() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    first = rows("SELECT CONNECTION_ID()")[0][0]
+    try:
+        with gevent.Timeout(0.2):
+            rows("SELECT SLEEP(3)")
+        out["statement_timeout"] = False
+    except gevent.Timeout:
+        out["statement_timeout"] = True
+    out["new_connection"] = rows("SELECT CONNECTION_ID()")[0][0] != first
+    out["after_statement_timeout"] = rows("SELECT 7")
+    holder_started = gevent.event.Event()
+    release = gevent.event.Event()
+
+    def holder() -> None:
+        with transaction.atomic():
+            rows("SELECT 1")
+            holder_started.set()
+            release.wait()
+        connection.close()
+
+    hold = gevent.spawn(holder)
+    holder_started.wait()
+    try:
+        with gevent.Timeout(0.2):
+            rows("SELECT 8")  # pool_size 1: waits for the holder's connection
+        out["wait_timeout"] = False
+    except gevent.Timeout:
+        out["wait_timeout"] = True
+    release.set()
+    hold.join()
+    stats = django_pooled_mysql.pool_stats()
+    out["in_use"] = stats["in_use"]
+    out["waiting"] = stats["waiting"]
+    out["invalidations"] = stats["invalidations"]
+    out["after_wait_timeout"] = rows("SELECT 9")
+    return out
+
+
+def connect_cost() -> dict[str, Any]:
+    count = [0]
+    done = gevent.event.Event()
+
+    def ticker() -> None:
+        while not done.is_set():
+            count[0] += 1
+            gevent.sleep(0.001)
+
+    tick = gevent.spawn(ticker)
+    started = time.perf_counter()
+    holders = []
+    for _ in range(10):
+        django_pooled_mysql.pinned().__enter__  # noqa: B018 (keeps the API imported)
+        lease = connection.get_pool().acquire()
+        holders.append(lease)
+    elapsed = time.perf_counter() - started
+    done.set()
+    tick.join()
+    for lease in holders:
+        lease.pool.release(lease)
+    return {"per_connect_ms": elapsed / 10 * 1000, "ticks_during": count[0]}
+
+
+SCENARIOS = {
+    "sleep": sleep,
+    "ticks": ticks,
+    "semantics": semantics,
+    "timeouts": timeouts,
+    "connect": connect_cost,
+}
+
+if __name__ == "__main__":
+    print(json.dumps(SCENARIOS[SPEC["scenario"]](), default=repr))

@@ -1,0 +1,93 @@
+"""Cooperative mysqlclient under gevent (issue 7); each scenario runs in a fresh process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Scratch
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKS = ROOT / "tests" / "gevent" / "checks.py"
+
+
+def run(scratch: Scratch, scenario: str, **spec: Any) -> dict[str, Any]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(CHECKS),
+            json.dumps({"scenario": scenario, "db": scratch.name, **spec}),
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def geventdb(scratch: Scratch) -> Scratch:
+    scratch.admin.query(
+        "CREATE TABLE %s.hits (id INT AUTO_INCREMENT PRIMARY KEY, worker INT)" % scratch.name
+    )
+    scratch.admin.query(
+        "CREATE PROCEDURE %s.two_sets() BEGIN SELECT 1; SELECT 2, 3; END" % scratch.name
+    )
+    return scratch
+
+
+def test_twenty_sleeping_statements_overlap_with_cooperative_mysqlclient(geventdb: Scratch) -> None:
+    cooperative = run(geventdb, "sleep", cooperative=True)
+    blocking = run(geventdb, "sleep", cooperative=False)
+    # 20 x SLEEP(0.2): about 0.2 s when the waits overlap, 4 s when each blocks the hub.
+    assert cooperative["elapsed"] < 1.5, cooperative
+    assert blocking["elapsed"] > 3.5, blocking
+
+
+def test_pymysql_overlaps_without_help(geventdb: Scratch) -> None:
+    assert run(geventdb, "sleep", driver="pymysql")["elapsed"] < 1.5
+
+
+def test_waiting_for_a_pooled_connection_yields_to_other_greenlets(geventdb: Scratch) -> None:
+    observed = run(geventdb, "ticks", pool={"pool_size": 1})
+    # 10 statements of 50 ms through one connection: about 0.5 s, during which a ticker
+    # greenlet (10 ms period) keeps running because neither the wait nor the query blocks.
+    assert observed["wait_count"] >= 5
+    assert observed["ticks"] >= observed["elapsed"] / 0.01 * 0.5, observed
+
+
+def test_results_errors_and_multiple_results_match_the_blocking_driver(geventdb: Scratch) -> None:
+    cooperative = run(geventdb, "semantics", cooperative=True)
+    geventdb.admin.query("TRUNCATE %s.hits" % geventdb.name)
+    blocking = run(geventdb, "semantics", cooperative=False)
+    assert cooperative == blocking
+    assert cooperative["syntax_error"] == ["ProgrammingError", 1064]
+    assert cooperative["duplicate"] == ["IntegrityError", 1062]
+    assert cooperative["killed_mid_wait"] == ["OperationalError", 2013]
+    assert cooperative["procedure"] == [[[1]], [[2, 3]]]
+    assert cooperative["multi"] == [1, 2]
+    assert cooperative["committed"] == [[1], [11]]
+
+
+def test_gevent_timeout_never_leaves_a_half_used_connection(geventdb: Scratch) -> None:
+    observed = run(geventdb, "timeouts", pool={"pool_size": 1})
+    assert observed["statement_timeout"] and observed["new_connection"]
+    assert observed["after_statement_timeout"] == [[7]]
+    assert observed["wait_timeout"]
+    assert (observed["in_use"], observed["waiting"]) == (0, 0)
+    assert observed["invalidations"] == 1
+    assert observed["after_wait_timeout"] == [[9]]
+
+
+def test_connect_runs_off_the_hub(geventdb: Scratch) -> None:
+    observed = run(geventdb, "connect", pool={"pool_size": 10})
+    assert observed["ticks_during"] > 0, observed
