@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 RUN_DB := $(PY) scripts/mariadb_server.py run --
 
-.PHONY: test test-fast lint demo django-suite bench clean venv
+.PHONY: test test-fast lint demo django-suite bench bench-gevent clean venv
 
 venv:
 	@scripts/bootstrap.sh
@@ -23,6 +23,10 @@ bench: venv
 ## DJANGO_SUITE_ARGS=--quick runs the short list (docs/django-suite.md).
 django-suite: venv
 	$(RUN_DB) $(PY) scripts/django_suite.py $(DJANGO_SUITE_ARGS)
+
+## mysqlclient blocking vs cooperative vs PyMySQL under gevent (prints a table; not a test).
+bench-gevent: venv
+	$(RUN_DB) $(PY) benchmarks/gevent_compare.py $(BENCH_ARGS)
 
 lint: venv
 	$(PY) -m ruff check .
