@@ -135,9 +135,9 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         params.pop("pool", None)
         return params
 
-    def get_pool(self) -> ConnectionPool:
+    def get_pool(self, params: dict[str, Any] | None = None) -> ConnectionPool:
         """This process's pool for the current settings (created on first use)."""
-        params = self.get_connection_params()
+        params = dict(self.get_connection_params() if params is None else params)
         if "autocommit" not in params:
             # Pooled connections are idle in autocommit mode; asking at connect time saves the
             # separate SET autocommit round trip.
@@ -167,7 +167,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         """A PooledConnection (no socket yet), or a real connection when pooling is off."""
         if not self.pooled:
             return super().get_new_connection(conn_params)
-        return PooledConnection(self.get_pool)
+        # The parameters are fixed for this connection's life, as for a stock connection.
+        return PooledConnection(partial(self.get_pool, conn_params))
 
     def init_connection_state(self) -> None:
         """Per-connection SET statements run once per physical connection, in the pool."""

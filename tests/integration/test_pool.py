@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
@@ -312,3 +313,17 @@ def test_forked_child_builds_its_own_pool_and_parent_keeps_working(scratch: Scra
     assert child_id not in (0, parent_id)
     # The child did not close or use the parent's socket.
     assert connection_id(db) == parent_id
+
+
+def test_password_never_appears_in_errors_names_reprs_or_logs(
+    scratch: Scratch, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "s3cr3t-Pa55word"
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0}, alias="secret", PASSWORD=secret)
+    with caplog.at_level(logging.DEBUG), pytest.raises(OperationalError) as caught:
+        scalar(db, "SELECT 1")
+    pool = db.get_pool()
+    seen = [str(caught.value), repr(caught.value.__cause__), pool.name, repr(pool)]
+    seen += [repr(db.connection), str(pool.stats()), caplog.text]
+    assert caught.value.args[0] == 1045  # access denied: the password was sent and refused
+    assert all(secret not in text for text in seen)
