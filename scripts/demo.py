@@ -42,12 +42,13 @@ PROJECT = ROOT / "testproject"
 LOAD_CLIENT = Path(__file__).resolve().parent / "demo_load.py"
 
 DEFAULT_MODES = ("stock-age0", "stock-age60", "pooled", "pooled-pymysql")
-ALL_MODES = (*DEFAULT_MODES, "stock-pymysql")
+ALL_MODES = (*DEFAULT_MODES, "pooled-blocking", "stock-pymysql")
 VIEWS = {"read": "/read/", "write": "/write/", "db": "/db/"}
 MODE_LABELS = {
     "stock-age0": "stock, CONN_MAX_AGE=0",
     "stock-age60": "stock, CONN_MAX_AGE=60",
     "pooled": "django_pooled_mysql (mysqlclient)",
+    "pooled-blocking": "django_pooled_mysql (mysqlclient, cooperative=False)",
     "pooled-pymysql": "django_pooled_mysql (PyMySQL)",
     "stock-pymysql": "stock, CONN_MAX_AGE=0 (PyMySQL)",
 }

@@ -27,6 +27,8 @@ class Mode(NamedTuple):
     engine: str
     conn_max_age: int
     driver: str
+    # Extra OPTIONS["pool"] settings of this ENGINE's modes.
+    pool_extra: tuple[tuple[str, object], ...] = ()
 
 
 STOCK = "django.db.backends.mysql"
@@ -37,7 +39,11 @@ MODES = {
     # Persistent connections: one per thread, which under gevent means one per greenlet.
     "stock-age60": Mode(STOCK, 60, "mysqlclient"),
     # This ENGINE: per-statement / per-transaction leases from a per-process pool.
+    # Under gevent mysqlclient waits for the server on the hub (OPTIONS["pool"]["cooperative"],
+    # on by default) ...
     "pooled": Mode(POOLED, 0, "mysqlclient"),
+    # ... or blocks the whole worker in C for every statement, as it does without this ENGINE.
+    "pooled-blocking": Mode(POOLED, 0, "mysqlclient", (("cooperative", False),)),
     "pooled-pymysql": Mode(POOLED, 0, "pymysql"),
     "stock-pymysql": Mode(STOCK, 0, "pymysql"),
 }
@@ -103,6 +109,7 @@ if MODE.engine == POOLED:
         "pool_size": _int_env("DEMO_POOL_SIZE", 10),
         "max_overflow": _int_env("DEMO_MAX_OVERFLOW", 10),
         "timeout": float(_int_env("DEMO_POOL_TIMEOUT", 10)),
+        **dict(MODE.pool_extra),
     }
 
 DATABASES = {
