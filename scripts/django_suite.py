@@ -18,6 +18,7 @@ import dataclasses
 import importlib.metadata
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -558,9 +559,14 @@ def format_markdown_table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _essence(detail: str, limit: int = 12) -> str:
-    # The end of a traceback names the exception; a few lines before it show where.
-    lines = [line for line in detail.strip().splitlines() if line.strip()]
+def _essence(detail: str, limit: int = 8) -> str:
+    # The end of a traceback names the exception; a few lines before it show where. Python's
+    # "^^^^" position markers only take room.
+    lines = [
+        line
+        for line in detail.strip().splitlines()
+        if line.strip() and line.strip().strip("^~") != ""
+    ]
     return "\n".join("      " + line for line in lines[-limit:])
 
 
@@ -582,11 +588,16 @@ def report(
             print(_tail(run.log))
             status = 2
     if set(runs) != set(ENGINES):
-        counts = {key: count_by_app(res, apps) for key, res in results.items()}
-        for key, app_counts in counts.items():
+        # One ENGINE only: its counts, nothing to compare with.
+        for key, res in results.items():
+            rows = [[app, *c.cells()] for app, c in count_by_app(res, apps).items()]
+            widths = [max(len(r[i]) for r in [HEADER[:5], *rows]) for i in range(5)]
             print("\n%s (%s):" % (key, ENGINES[key]))
-            for app, c in app_counts.items():
-                print("  %-24s %s" % (app, " ".join(c.cells())))
+            for row in [HEADER[:5], *rows]:
+                cells = [row[0].ljust(widths[0])] + [
+                    c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+                ]
+                print("  " + "  ".join(cells))
         return status
     comparison = compare(results["pooled"], results["stock"])
     pooled_counts = count_by_app(results["pooled"], apps)
@@ -744,6 +755,10 @@ def _run_all(
         pool = json.loads(args.pool)
     except json.JSONDecodeError as exc:
         raise SuiteError("--pool is not JSON: %s" % exc) from None
+    if args.parallel > 1 and not (shutil.which("mysqldump") and shutil.which("mysql")):
+        # Django clones the test database for each worker with `mysqldump | mysql`.
+        print("mysqldump/mysql not on PATH: running with --parallel=1.", flush=True)
+        args.parallel = 1
     tests_dir = ensure_django_source(version)
     deps = ensure_test_dependencies()
     run_dir.mkdir(parents=True, exist_ok=True)
