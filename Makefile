@@ -20,9 +20,11 @@ bench: venv
 	$(RUN_DB) taskset -c 0 $(PY) benchmarks/overhead.py $(BENCH_ARGS)
 
 ## Django's own test suite with this ENGINE and with the stock backend; fails on any regression.
-## DJANGO_SUITE_ARGS=--quick runs the short list (docs/django-suite.md).
+## DJANGO_SUITE_ARGS=--quick runs the short list (docs/django-suite.md). Time zone tables are
+## loaded only into the throwaway server (not into one named by DJANGO_POOLED_MYSQL_TEST_URL).
 django-suite: venv
-	$(RUN_DB) $(PY) scripts/django_suite.py $(DJANGO_SUITE_ARGS)
+	$(RUN_DB) $(PY) scripts/django_suite.py \
+		$(if $(DJANGO_POOLED_MYSQL_TEST_URL),,--load-timezones) $(DJANGO_SUITE_ARGS)
 
 ## mysqlclient blocking vs cooperative vs PyMySQL under gevent (prints a table; not a test).
 bench-gevent: venv

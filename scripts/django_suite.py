@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,17 +227,51 @@ def settings_source(engine: str, server: dict[str, str], name: str, options: dic
     )
 
 
+def _connect(server: dict[str, str]) -> Any:
+    import MySQLdb
+
+    return MySQLdb.connect(
+        host=server["HOST"],
+        port=int(server["PORT"]),
+        user=server["USER"],
+        password=server["PASSWORD"],
+    )
+
+
+def has_time_zone_tables(server: dict[str, str]) -> bool:
+    """Whether the server can convert between named time zones (its mysql.time_zone* tables)."""
+    conn = _connect(server)
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT CONVERT_TZ('2001-01-01 01:00:00', 'UTC', 'Europe/Paris')")
+        return cursor.fetchone()[0] is not None
+    finally:
+        conn.close()
+
+
+def load_time_zone_tables(server: dict[str, str]) -> None:
+    """Fill the server's mysql.time_zone* tables from the system's zoneinfo files.
+
+    Without them CONVERT_TZ() returns NULL and Django's time-zone tests fail with either ENGINE.
+    This writes to the server's ``mysql`` schema: only for a throwaway server.
+    """
+    tool = shutil.which("mariadb-tzinfo-to-sql") or shutil.which("mysql_tzinfo_to_sql")
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    if not tool or not client:
+        raise SuiteError("--load-timezones needs mariadb-tzinfo-to-sql and the mariadb client")
+    # The tool warns on stderr about zoneinfo files it skips; the SQL on stdout is what counts.
+    sql = subprocess.run([tool, "/usr/share/zoneinfo"], capture_output=True, check=True).stdout
+    env = {**os.environ, "MYSQL_PWD": server["PASSWORD"]}
+    cmd = [client, "--host", server["HOST"], "--port", server["PORT"], "--user", server["USER"]]
+    result = subprocess.run([*cmd, "mysql"], input=sql, capture_output=True, env=env)
+    if result.returncode != 0:
+        raise SuiteError("loading time zone tables failed: %s" % result.stderr.decode()[-2000:])
+
+
 def drop_test_databases(server: dict[str, str], name: str) -> list[str]:
     """Drop the test databases (and parallel clones) runtests.py made for NAME; their names."""
     try:
-        import MySQLdb
-
-        conn = MySQLdb.connect(
-            host=server["HOST"],
-            port=int(server["PORT"]),
-            user=server["USER"],
-            password=server["PASSWORD"],
-        )
+        conn = _connect(server)
     except Exception as exc:
         print("warning: cannot check for leftover test databases: %s" % exc, file=sys.stderr)
         return []
@@ -689,6 +723,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "apps after it (slower: each run sets its databases up)",
     )
     parser.add_argument(
+        "--load-timezones",
+        action="store_true",
+        help="fill the server's time zone tables if empty, so time-zone tests can pass; writes "
+        "to its mysql schema: throwaway servers only (make django-suite passes it when it "
+        "starts one)",
+    )
+    parser.add_argument(
         "--timeout", type=float, help="stop the runs of one ENGINE after this many seconds"
     )
     parser.add_argument(
@@ -759,6 +800,9 @@ def _run_all(
         # Django clones the test database for each worker with `mysqldump | mysql`.
         print("mysqldump/mysql not on PATH: running with --parallel=1.", flush=True)
         args.parallel = 1
+    if args.load_timezones and not has_time_zone_tables(server):
+        print("Loading time zone tables into the server's mysql schema...", flush=True)
+        load_time_zone_tables(server)
     tests_dir = ensure_django_source(version)
     deps = ensure_test_dependencies()
     run_dir.mkdir(parents=True, exist_ok=True)
