@@ -76,7 +76,19 @@ def cooperative_connect(database: Any, params: dict[str, Any]) -> Any:
     cls = _classes.get(base)
     if cls is None:
         cls = _classes[base] = _cooperative_class(base)
-    return gevent.get_hub().threadpool.apply(cls, kwds=params)
+
+    def connect() -> tuple[Any, BaseException | None]:
+        # Returned, not raised: gevent's thread pool prints a traceback for every exception
+        # that leaves a task, and a refused connect (1040 under load) is routine here.
+        try:
+            return cls(**params), None
+        except Exception as exc:
+            return None, exc
+
+    conn, error = gevent.get_hub().threadpool.apply(connect)
+    if error is not None:
+        raise error
+    return conn
 
 
 def _connection_class(database: Any) -> Any:

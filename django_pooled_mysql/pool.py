@@ -178,6 +178,14 @@ class ConnectionPool:
         self._fds: set[int] = set()
         self._pinned: weakref.WeakSet[Lease] = weakref.WeakSet()
         self._watchdog_stop = threading.Event()
+        # While the server refuses connections, one caller at a time tries to connect; the
+        # others wait for a connection to come back instead of adding to the refusals.
+        self._connect_probe = threading.Lock()
+        # The server's last refusal, until a connect succeeds again, and the shared backoff
+        # before the next connect attempt (10 ms doubling to _MAX_BACKOFF).
+        self._last_refusal: Exception | None = None
+        self._probe_backoff = 0.01
+        self._next_probe_at = 0.0
         self._watchdog: threading.Thread | None = None
         self._wait_seconds = 0.0
         self._queue = _LeaseQueuePool(
@@ -208,6 +216,8 @@ class ConnectionPool:
         if fd >= 0:
             self._fds.add(fd)
         record.info["fresh"] = True
+        self._last_refusal = None
+        self._probe_backoff = 0.01
         self._count("connects")
         logger.debug("pool %s: connect (%d open)", self.name, self.open_count())
         return conn
@@ -234,35 +244,59 @@ class ConnectionPool:
         pool: wait for one of this pool's connections to come back, or retry the connect with
         backoff, until ``timeout``.
         """
+        idle: IdleQueue = self._queue._pool  # type: ignore[assignment]
+        refusal = self._last_refusal
+        if refusal is not None and not idle.queue:
+            # The server was refusing connections a moment ago: queue up behind the one caller
+            # that may try again, rather than each sending a connect the server will refuse.
+            return self._acquire_despite_server_limit(refusal)
         try:
             return self._acquire_once()
         except Exception as exc:
             if error_code(exc) not in SERVER_FULL_CODES:
                 raise
+            self._note_refusal(exc)
             return self._acquire_despite_server_limit(exc)
 
-    def _acquire_despite_server_limit(self, refusal: Exception) -> Lease:
+    def _note_refusal(self, exc: Exception) -> None:
+        # Called with the probe lock held, or by a first attempt: back off for everyone.
+        self._last_refusal = exc
         self._count("server_refusals")
+        self._next_probe_at = time.monotonic() + self._probe_backoff
+        self._probe_backoff = min(self._probe_backoff * 2, _MAX_BACKOFF)
+
+    def _acquire_despite_server_limit(self, refusal: Exception) -> Lease:
         deadline = time.monotonic() + self.options.timeout
-        backoff = 0.01
         idle: IdleQueue = self._queue._pool  # type: ignore[assignment]
         while True:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
                 self._count("timeouts")
                 from .exceptions import PoolTimeout
 
                 raise PoolTimeout(self.server_full_message(refusal)) from refusal
-            # Woken early when another holder returns a connection.
-            idle.wait_for_put(min(backoff, remaining))
-            backoff = min(backoff * 2, _MAX_BACKOFF)
+            # Woken early when another holder returns a connection; otherwise at the time the
+            # pool's shared backoff allows the next connect attempt.
+            idle.wait_for_put(min(max(self._next_probe_at - now, 0.001), remaining))
+            probing = False
+            if not idle.queue:
+                # Nothing came back: one waiter, once the backoff has passed, may try the server.
+                if time.monotonic() < self._next_probe_at:
+                    continue
+                probing = self._connect_probe.acquire(blocking=False)
+                if not probing:
+                    continue
             try:
                 return self._acquire_once()
             except Exception as exc:
                 if error_code(exc) not in SERVER_FULL_CODES:
                     raise
                 refusal = exc
-                self._count("server_refusals")
+                self._note_refusal(exc)
+            finally:
+                if probing:
+                    self._connect_probe.release()
 
     def _acquire_once(self) -> Lease:
         if self.closed:

@@ -38,6 +38,7 @@ settings.configure(
             "ENGINE": "django_pooled_mysql",
             "NAME": SPEC["db"],
             **server_from_url(os.environ["DJANGO_POOLED_MYSQL_TEST_URL"]),
+            **({"PASSWORD": SPEC["password"]} if "password" in SPEC else {}),
             "OPTIONS": {"pool": POOL},
         }
     },
@@ -211,7 +212,13 @@ def connect_cost() -> dict[str, Any]:
     return {"per_connect_ms": elapsed / 10 * 1000, "ticks_during": count[0]}
 
 
+def refused_connect() -> dict[str, Any]:
+    codes = [error_of(lambda: rows("SELECT 1")) for _ in range(3)]
+    return {"codes": codes}
+
+
 SCENARIOS = {
+    "refused_connect": refused_connect,
     "sleep": sleep,
     "ticks": ticks,
     "semantics": semantics,

@@ -18,6 +18,10 @@ CHECKS = ROOT / "tests" / "gevent" / "checks.py"
 
 
 def run(scratch: Scratch, scenario: str, **spec: Any) -> dict[str, Any]:
+    return run_with_stderr(scratch, scenario, **spec)[0]
+
+
+def run_with_stderr(scratch: Scratch, scenario: str, **spec: Any) -> tuple[dict[str, Any], str]:
     result = subprocess.run(
         [
             sys.executable,
@@ -31,7 +35,7 @@ def run(scratch: Scratch, scenario: str, **spec: Any) -> dict[str, Any]:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
 
 
 @pytest.fixture
@@ -91,3 +95,10 @@ def test_gevent_timeout_never_leaves_a_half_used_connection(geventdb: Scratch) -
 def test_connect_runs_off_the_hub(geventdb: Scratch) -> None:
     observed = run(geventdb, "connect", pool={"pool_size": 10})
     assert observed["ticks_during"] > 0, observed
+
+
+def test_refused_cooperative_connect_raises_quietly(geventdb: Scratch) -> None:
+    observed, stderr = run_with_stderr(geventdb, "refused_connect", password="wrong-password")
+    assert observed["codes"] == [["OperationalError", 1045]] * 3
+    # gevent's thread pool prints a traceback for exceptions leaving a task; none may.
+    assert "Traceback" not in stderr and "failed with" not in stderr, stderr[-2000:]
