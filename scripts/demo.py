@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import json
 import math
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,7 +33,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mariadb_server import ServerError, ThrowawayMariaDB, free_port
+from mariadb_server import (
+    ServerError,
+    ThrowawayMariaDB,
+    die_with_parent,
+    free_port,
+    terminate_as_exit,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ROOT / "testproject"
@@ -64,7 +68,6 @@ STATUS_NAMES = (
     "Aborted_connects",
     "Connection_errors_max_connections",
 )
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -249,14 +252,6 @@ def app_env(config: Config, mode: str, url: str, **extra: str) -> dict[str, str]
     return env
 
 
-def _die_with_parent() -> None:
-    # Gunicorn and the load client must not outlive a demo that was killed outright.
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-
-
 class Gunicorn:
     """The demo project under Gunicorn with gevent workers, for one mode."""
 
@@ -281,7 +276,7 @@ class Gunicorn:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -341,7 +336,7 @@ def run_load(
     if config.new_connections:
         cmd.append("--new-connections")
     client = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, text=True, bufsize=1, preexec_fn=_die_with_parent
+        cmd, stdout=subprocess.PIPE, text=True, bufsize=1, preexec_fn=die_with_parent
     )
     assert client.stdout is not None
     for line in client.stdout:
@@ -626,19 +621,6 @@ def _git_describe() -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
-@contextlib.contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    # SIGTERM unwinds through ``finally`` like Ctrl-C, so Gunicorn and the server are stopped.
-    def handler(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run(config: Config) -> tuple[list[dict[str, Any]], str]:
     """The whole demo; returns one result per view and mode, and the server's version."""
     config.out.mkdir(parents=True, exist_ok=True)
@@ -685,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
             print("error: PyMySQL modes need `pip install PyMySQL`.", file=sys.stderr)
             return 2
     try:
-        with _terminate_as_exit():
+        with terminate_as_exit():
             results, server_version = run(config)
     except ServerError as exc:
         print("error: %s" % exc, file=sys.stderr)

@@ -54,9 +54,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    # If the Python process that owns the server is killed outright (SIGKILL), the kernel sends
-    # SIGTERM to the server, so no mariadbd outlives its test run.
+def die_with_parent() -> None:
+    """For preexec_fn: the kernel sends SIGTERM to the child if its parent dies outright.
+
+    So no mariadbd (or Gunicorn, or load client) outlives a run that was killed with SIGKILL.
+    """
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
@@ -171,7 +173,7 @@ class ThrowawayMariaDB:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -231,8 +233,9 @@ class ThrowawayMariaDB:
 
 
 @contextlib.contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    # SIGTERM (CI cancelling the job) unwinds through ``finally`` like Ctrl-C does.
+def terminate_as_exit() -> Iterator[None]:
+    """Make SIGTERM (CI cancelling the job) unwind through ``finally`` as Ctrl-C does."""
+
     def handler(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
@@ -260,7 +263,7 @@ def _run_child(cmd: list[str], env: dict[str, str]) -> int:
 def run(cmd: list[str], max_connections: int) -> int:
     """Run cmd with URL_ENV set, starting (and always stopping) a throwaway server if needed."""
     env = dict(os.environ)
-    with _terminate_as_exit():
+    with terminate_as_exit():
         if env.get(URL_ENV):
             print("Using the server in %s; its global variables are left alone." % URL_ENV)
             return _run_child(cmd, env)
