@@ -17,7 +17,7 @@ test-fast: venv
 
 ## Per-statement cost against the stock backend (prints a table; not a test).
 bench: venv
-	$(RUN_DB) taskset -c 0 $(PY) benchmarks/overhead.py $(BENCH_ARGS)
+	MARIADB_CPUS=1 $(RUN_DB) taskset -c 0 $(PY) benchmarks/overhead.py $(BENCH_ARGS)
 
 ## Django's own test suite with this ENGINE and with the stock backend; fails on any regression.
 ## DJANGO_SUITE_ARGS=--quick runs the short list (docs/django-suite.md). Time zone tables are

@@ -19,7 +19,11 @@ class PoolOptions:
     timeout: float = 30.0
     recycle: float | None = None
     pre_ping: bool = True
-    use_lifo: bool = False
+    # LIFO (unlike QueuePool's default): with a lease per statement, FIFO hands each statement
+    # to a different idle connection, waking a cold server thread every time; measured here,
+    # SELECT 1 cost 222 us round-robin over two idle connections against 111 us with LIFO.
+    # LIFO also lets surplus connections sit idle long enough to be recycled.
+    use_lifo: bool = True
     # The backend's own: a checkout pings a connection only if it sat idle longer than this, so
     # busy connections never pay a round trip per statement.
     ping_after: float = 1.0

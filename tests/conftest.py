@@ -71,6 +71,10 @@ def admin() -> Iterator[Admin]:
     helper.conn.close()
 
 
+# FIFO over two idle connections: consecutive unpinned statements alternate between them.
+ALTERNATING = {"pool_size": 2, "max_overflow": 0, "use_lifo": False}
+
+
 class Scratch:
     """A private database with the test app's tables, reached through pooled wrappers."""
 
@@ -110,7 +114,7 @@ class Scratch:
         Without a pin, consecutive statements land on different connections, so a test of
         pinning fails if the pin is missing.
         """
-        options = {"pool_size": 2, "max_overflow": 0}
+        options = ALTERNATING
         holders = [self.wrapper(options, alias="alternating") for _ in range(2)]
         for holder in holders:
             holder.set_autocommit(False)

@@ -42,8 +42,13 @@ def database(name: str, **extra: object) -> dict[str, object]:
         "ENGINE": ENGINE,
         "NAME": name,
         **SERVER,
-        # A leaked lock must fail a test, not hang it for the server's default (a day or more).
-        "OPTIONS": {"init_command": "SET SESSION lock_wait_timeout = 5"},
+        "OPTIONS": {
+            # A leaked lock must fail a test, not hang it for the server's default (a day).
+            "init_command": "SET SESSION lock_wait_timeout = 5",
+            # FIFO (not the default LIFO): with two idle connections, consecutive unpinned
+            # statements alternate between them, so a missing pin shows up in tests.
+            "pool": {"use_lifo": False},
+        },
         "TEST": {"CHARSET": "utf8mb4"},
         **extra,
     }
@@ -58,6 +63,7 @@ DATABASES = {
     "stock": {
         **database(PREFIX + "_default"),
         "ENGINE": "django.db.backends.mysql",
+        "OPTIONS": {"init_command": "SET SESSION lock_wait_timeout = 5"},
         "TEST": {"MIRROR": "default"},
     },
 }

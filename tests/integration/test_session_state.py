@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connections, transaction
 
 import django_pooled_mysql
-from tests.conftest import Scratch, run_threads
+from tests.conftest import ALTERNATING, Scratch, run_threads
 
 # Small pools, so that a leak would reach the next worker on the same physical connection.
 ONE = {"pool_size": 1, "max_overflow": 0}
@@ -83,7 +83,7 @@ def test_lock_tables_across_atomic_until_unlock(scratch: Scratch) -> None:
     rows(db, "INSERT INTO testapp_author (name, age) VALUES ('locked', 1)")
     rows(db, "UNLOCK TABLES")
     db.close()
-    other = scratch.wrapper({"pool_size": 2, "max_overflow": 0}, alias="alternating")
+    other = scratch.wrapper(ALTERNATING, alias="alternating")
     assert one(other, "SELECT COUNT(*) FROM testapp_author") == 1
 
 

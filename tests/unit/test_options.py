@@ -20,13 +20,13 @@ def test_false_switches_pooling_off() -> None:
 
 
 def test_dict_overrides_and_is_not_mutated() -> None:
-    given = {"pool_size": 2, "max_overflow": 0, "timeout": 1.5, "recycle": 600, "use_lifo": True}
+    given = {"pool_size": 2, "max_overflow": 0, "timeout": 1.5, "recycle": 600, "use_lifo": False}
     snapshot = dict(given)
     options = parse_pool_option("default", given)
     assert given == snapshot
     assert options is not None
     assert (options.pool_size, options.max_overflow, options.timeout) == (2, 0, 1.5)
-    assert (options.recycle, options.use_lifo, options.pre_ping) == (600, True, True)
+    assert (options.recycle, options.use_lifo, options.pre_ping) == (600, False, True)
 
 
 def test_unknown_key_names_it_and_lists_valid_keys() -> None:
