@@ -724,15 +724,24 @@ def format_markdown_table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _essence(detail: str, limit: int = 8) -> str:
-    # The end of a traceback names the exception; a few lines before it show where. Python's
-    # "^^^^" position markers only take room.
+def _essence(detail: str, limit: int = 6) -> str:
+    # The end of a traceback names the exception; the last frame in Django's tests or its test
+    # framework says which step of the test hit it. Python's "^^^^" position markers only take room.
     lines = [
         line
         for line in detail.strip().splitlines()
         if line.strip() and line.strip().strip("^~") != ""
     ]
-    return "\n".join("      " + line for line in lines[-limit:])
+    tail = lines[-limit:]
+    in_test = [
+        i
+        for i, line in enumerate(lines[:-limit])
+        if line.lstrip().startswith("File ")
+        and (("/tests/" in line and "/django-suite/" in line) or "/django/test/" in line)
+    ]
+    if in_test:
+        tail = [*lines[in_test[-1] : in_test[-1] + 2], "...", *tail]
+    return "\n".join("      " + line for line in tail)
 
 
 def report(
@@ -900,7 +909,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         list_name += "-isolated"
     apps = list(dict.fromkeys(app_of(label) for label in labels))
     version = installed_django_version()
-    run_dir = CACHE / "runs" / ("django-%s" % version) / list_name
+    python = "py%d.%d" % sys.version_info[:2]
+    run_dir = CACHE / "runs" / ("django-%s-%s" % (version, python)) / list_name
     runs = {
         key: Run(key, ENGINES[key], run_dir / ("%s.jsonl" % key), run_dir / ("%s.log" % key))
         for key in keys
