@@ -167,6 +167,12 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         """A PooledConnection (no socket yet), or a real connection when pooling is off."""
         if not self.pooled:
             return super().get_new_connection(conn_params)
+        pool = self.get_pool(conn_params)
+        if not pool.facts:
+            # A pool that never connected: connect now, so that wrong credentials or an
+            # unreachable server fail in connect() as with the stock backend, rather than
+            # leaving a Django connection bound to parameters that cannot work.
+            pool.release(pool.acquire())
         # The parameters are fixed for this connection's life, as for a stock connection.
         return PooledConnection(partial(self.get_pool, conn_params))
 
@@ -178,10 +184,10 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         BaseDatabaseWrapper.init_connection_state(self)
 
     def is_usable(self) -> bool:
-        """Always usable without a round trip: the pool checks physical connections itself."""
+        """Usable unless closed, without a round trip: the pool checks physical connections."""
         if not self.pooled:
             return super().is_usable()
-        return True
+        return self.connection is not None and not self.connection.closed
 
     @cached_property
     def mysql_server_data(self) -> dict[str, Any]:

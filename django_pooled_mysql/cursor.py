@@ -79,6 +79,9 @@ class PooledCursor:
 
     def executemany(self, query: Any, args: Any) -> Any:
         """Run one statement for each parameter set (the driver batches INSERTs)."""
+        if not args:
+            # As the drivers do: nothing to run, so no connection is leased either.
+            return None
         return self._load(self._run("executemany", query, args))
 
     def callproc(self, procname: str, args: Any = ()) -> Any:

@@ -389,3 +389,13 @@ def test_forty_idle_threads_hold_at_most_pool_size_connections(scratch: Scratch)
         release.set()
         for thread in threads:
             thread.join()
+
+
+def test_executemany_with_no_parameter_sets_does_nothing(scratch: Scratch) -> None:
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
+    with db.cursor() as cursor:
+        assert (
+            cursor.executemany("INSERT INTO testapp_author (name, age) VALUES (%s, %s)", []) is None
+        )
+        cursor.execute("SELECT COUNT(*) FROM testapp_author")
+        assert cursor.fetchone() == (0,)

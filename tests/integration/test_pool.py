@@ -327,3 +327,20 @@ def test_password_never_appears_in_errors_names_reprs_or_logs(
     seen += [repr(db.connection), str(pool.stats()), caplog.text]
     assert caught.value.args[0] == 1045  # access denied: the password was sent and refused
     assert all(secret not in text for text in seen)
+
+
+def test_wrong_credentials_fail_in_connect_like_the_stock_backend(scratch: Scratch) -> None:
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0}, alias="badpw", PASSWORD="wrong")
+    with pytest.raises(OperationalError):
+        db.ensure_connection()
+    assert db.connection is None  # nothing half-made is kept
+    db.settings_dict["PASSWORD"] = scratch.settings()["PASSWORD"]
+    assert scalar(db, "SELECT 1") == 1
+
+
+def test_is_usable_is_false_once_closed_and_costs_no_round_trip(scratch: Scratch) -> None:
+    db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
+    scalar(db, "SELECT 1")
+    assert db.is_usable()
+    db._close()  # as Django's own test emulates a connection closed by the database
+    assert not db.is_usable()
