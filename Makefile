@@ -7,8 +7,14 @@ RUN_DB := $(PY) scripts/mariadb_server.py run --
 venv:
 	@scripts/bootstrap.sh
 
-## The whole suite (unit, integration, faults) against a throwaway MariaDB.
+## The whole suite: Django's own tests (the --quick list, this ENGINE against stock; fails on
+## any regression), then ours (unit, integration, faults), each against a throwaway MariaDB.
+## PYTEST_ARGS=... runs only our tests (for quick iterations).
 test: venv
+ifeq ($(PYTEST_ARGS),)
+	$(RUN_DB) $(PY) scripts/django_suite.py --quick \
+		$(if $(DJANGO_POOLED_MYSQL_TEST_URL),,--load-timezones)
+endif
 	$(RUN_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
 ## Unit tests only (no database).
