@@ -19,6 +19,7 @@ from django.db import OperationalError
 
 from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.pool import close_pools
+from tests.conftest import eventually
 from tests.faults.conftest import FaultServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,15 +60,6 @@ def scalar(db: Any, sql: str, args: Any = None) -> Any:
     with db.cursor() as cursor:
         cursor.execute(sql, args)
         return cursor.fetchone()[0]
-
-
-def wait_until(condition: Any, timeout: float = 20, what: str = "condition") -> None:
-    """Poll a server-side condition (the server offers no event to wait on)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(0.02)
 
 
 def server_ids(server: FaultServer, name: str) -> set[int]:
@@ -167,7 +159,7 @@ def test_killed_idle_connections_cause_no_error(fault_server: FaultServer, fault
     assert len(victims) == 4
     for victim in victims:
         fault_server.query("KILL CONNECTION %d" % victim)
-    wait_until(lambda: not server_ids(fault_server, faultdb) & victims, what="the kills")
+    eventually(lambda: not server_ids(fault_server, faultdb) & victims, what="the kills")
     db = wrapper(fault_server, faultdb)
     for n in range(20):
         with db.cursor() as cursor:
@@ -183,7 +175,7 @@ def test_wait_timeout_expiry_causes_no_error(fault_server: FaultServer, faultdb:
         opened = server_ids(fault_server, faultdb)
         assert len(opened) == 3
         # The server drops them after wait_timeout; wait for that to have happened.
-        wait_until(lambda: not server_ids(fault_server, faultdb) & opened, what="wait_timeout")
+        eventually(lambda: not server_ids(fault_server, faultdb) & opened, what="wait_timeout")
         db = wrapper(fault_server, faultdb, ping_after=60)
         for n in range(10):
             with db.cursor() as cursor:
@@ -319,7 +311,7 @@ def test_forked_child_never_closes_or_uses_the_parents_sockets(
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert child_id and child_id not in before
-    wait_until(lambda: child_id not in server_ids(fault_server, faultdb), what="child exit")
+    eventually(lambda: child_id not in server_ids(fault_server, faultdb), what="child exit")
     # The parent's two connections are untouched and still serve the parent.
     assert server_ids(fault_server, faultdb) == before
     db = wrapper(fault_server, faultdb)
@@ -376,6 +368,6 @@ def test_normal_process_exit_closes_connections_cleanly(
     spec = {"settings": settings, "threads": 6, "statements": 5, "driver": driver}
     out, err = run_workers(spec).communicate(timeout=120)
     assert json.loads(out.strip().splitlines()[-1])["error_count"] == 0, err[-2000:]
-    wait_until(lambda: not server_ids(fault_server, faultdb), what="connections to close")
+    eventually(lambda: not server_ids(fault_server, faultdb), what="connections to close")
     after = int(fault_server.query("SHOW GLOBAL STATUS LIKE 'Aborted_clients'")[0][1])
     assert after == aborted
