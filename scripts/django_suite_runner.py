@@ -41,30 +41,37 @@ class RecordingResultMixin:
             out.write(json.dumps(line) + "\n")
 
     def addSuccess(self, test: Any) -> None:
+        """Record a pass."""
         super().addSuccess(test)  # type: ignore[misc]
         self._record(test, "ok")
 
     def addFailure(self, test: Any, err: Any) -> None:
+        """Record a failure with its traceback."""
         super().addFailure(test, err)  # type: ignore[misc]
         self._record(test, "fail", err)
 
     def addError(self, test: Any, err: Any) -> None:
+        """Record an error with its traceback."""
         super().addError(test, err)  # type: ignore[misc]
         self._record(test, "error", err)
 
     def addSkip(self, test: Any, reason: str) -> None:
+        """Record a skip with its reason."""
         super().addSkip(test, reason)  # type: ignore[misc]
         self._record(test, "skip", reason=reason)
 
     def addExpectedFailure(self, test: Any, err: Any) -> None:
+        """Record an expected failure (a pass)."""
         super().addExpectedFailure(test, err)  # type: ignore[misc]
         self._record(test, "xfail")
 
     def addUnexpectedSuccess(self, test: Any) -> None:
+        """Record an unexpected success (a failure)."""
         super().addUnexpectedSuccess(test)  # type: ignore[misc]
         self._record(test, "xpass")
 
     def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
+        """Record a failing or erroring subtest against its test."""
         super().addSubTest(test, subtest, err)  # type: ignore[misc]
         if err is not None:
             failed = issubclass(err[0], test.failureException)
