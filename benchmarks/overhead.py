@@ -1,7 +1,8 @@
 """Per-statement cost of this ENGINE against the stock backend with a persistent connection.
 
-Both run in one process on one database, in interleaved rounds (A, B, A, B, ...), so that CPU
-placement and server warm-up hit both alike. Prints microseconds per operation and the ratio.
+Both run in one process on one database, taking turns every few milliseconds (see time_pair()),
+so that CPU speed drift, placement and server warm-up hit both alike. Prints microseconds per
+operation and the ratio (the median over rounds of each round's ratio).
 
     python scripts/mariadb_server.py run -- python benchmarks/overhead.py [--rounds 7]
 
@@ -95,24 +96,31 @@ def operations(alias: str) -> dict[str, Callable[[], object]]:
     }
 
 
-def time_per_call(func: Callable[[], object], seconds: float) -> tuple[float, float]:
-    """Wall-clock and client-CPU microseconds per call, running func for about `seconds`.
+def time_pair(funcs: dict[str, Callable[[], object]], seconds: float, batch: int = 20) -> dict:
+    """Wall-clock and client-CPU microseconds per call for each engine, measured together.
 
-    The client CPU time is what this ENGINE adds; wall-clock time also includes the round trip,
-    which on a shared 2-CPU machine varies with where the scheduler puts the server's threads.
+    The engines take turns in batches of ``batch`` calls (a few milliseconds), in ABBA order, for
+    about ``seconds``. A shared VM's speed drifts by 10-20 % from one second to the next; turns
+    this short put both engines under the same drift, so their ratio is steady even when the
+    absolute numbers are not.
     """
+    totals = {engine: [0.0, 0.0] for engine in funcs}
+    order = list(funcs)
     calls = 0
-    started = time.perf_counter()
-    cpu_started = time.process_time()
-    deadline = started + seconds
-    while True:
-        for _ in range(50):
-            func()
-        calls += 50
-        now = time.perf_counter()
-        if now >= deadline:
-            cpu = time.process_time() - cpu_started
-            return (now - started) / calls * 1e6, cpu / calls * 1e6
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        for engine in order:
+            func = funcs[engine]
+            wall, cpu = time.perf_counter(), time.process_time()
+            for _ in range(batch):
+                func()
+            totals[engine][0] += time.perf_counter() - wall
+            totals[engine][1] += time.process_time() - cpu
+        order.reverse()
+        calls += batch
+    return {
+        engine: (wall / calls * 1e6, cpu / calls * 1e6) for engine, (wall, cpu) in totals.items()
+    }
 
 
 def main() -> int:
@@ -131,12 +139,12 @@ def main() -> int:
     engines = {"pooled": operations("default"), "stock": operations("stock")}
     names = list(engines["stock"])
     samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    for func in [*engines["pooled"].values(), *engines["stock"].values()]:
-        time_per_call(func, 0.2)  # warm-up
+    for name in names:
+        time_pair({engine: engines[engine][name] for engine in engines}, 0.2)  # warm-up
     for _ in range(args.rounds):
         for name in names:
-            for engine in ("stock", "pooled"):
-                cost = time_per_call(engines[engine][name], args.seconds)
+            costs = time_pair({engine: engines[engine][name] for engine in engines}, args.seconds)
+            for engine, cost in costs.items():
                 samples.setdefault((engine, name), []).append(cost)
     print(
         "driver=%s python=%s django=%s rounds=%d (medians)"
@@ -147,19 +155,19 @@ def main() -> int:
         % ("operation", "stock", "pooled", "ratio", "stock CPU", "pooled CPU", "ratio")
     )
     for name in names:
-        stock = [statistics.median(s[i] for s in samples[("stock", name)]) for i in (0, 1)]
-        pooled = [statistics.median(s[i] for s in samples[("pooled", name)]) for i in (0, 1)]
+        stock, pooled = samples[("stock", name)], samples[("pooled", name)]
+        # Each round measured both engines under the same conditions: the ratio is taken per
+        # round, then the median over rounds.
+        ratios = [
+            statistics.median(p[i] / s[i] for s, p in zip(stock, pooled, strict=True))
+            for i in (0, 1)
+        ]
+        medians = [
+            statistics.median(c[i] for c in costs) for costs in (stock, pooled) for i in (0, 1)
+        ]
         print(
             "%-22s %9.1f %9.1f %6.3fx | %12.1f %12.1f %6.3fx"
-            % (
-                name,
-                stock[0],
-                pooled[0],
-                pooled[0] / stock[0],
-                stock[1],
-                pooled[1],
-                pooled[1] / stock[1],
-            )
+            % (name, medians[0], medians[2], ratios[0], medians[1], medians[3], ratios[1])
         )
     print("(microseconds per operation: wall-clock, then the client process's CPU time)")
     return 0

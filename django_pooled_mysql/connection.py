@@ -175,51 +175,72 @@ class PooledConnection:
         return self._on_pinned(lease, lambda conn: run_statement(conn, method, query, args))
 
     def run_statement(self, method: str, query: Any, args: Any) -> StatementResult:
-        """Run one statement on the pinned connection, or on a connection leased for it."""
+        """Run one statement on the pinned connection, or on a connection leased for it.
+
+        This is the per-statement hot path: keep it flat (each call layer is measurable).
+        """
         if self.closed:
             raise MySQLdb.InterfaceError(0, "The connection is closed.")
         if method != "executemany" or isinstance(query, (str, bytes)):
             reason = session_effect(query if method != "callproc" else "CALL")
             if reason is not None:
                 return self._run_with_session_state(reason, method, query, args)
-        lease = self._pinned_lease()
-        if self._in_transaction and not self._begun:
-            # Also when a session lease is already pinned: its autocommit is still on.
-            lease = self._begin()
-        if lease is not None:
-            return self._on_pinned(lease, lambda conn: run_statement(conn, method, query, args))
-        pool = self._current_pool()
-        lease = pool.acquire()
+        if self._lease is not None or self._in_transaction:
+            return self._run_pinned(method, query, args)
+        pool = self._pool
+        if pool.closed:
+            pool = self._current_pool()
+        record, connection = pool.checkout()
         try:
-            result = run_statement(lease.connection, method, query, args)
+            result = run_statement(connection, method, query, args)
         except BaseException as exc:
-            if not is_disconnect(exc):
-                pool.release(lease)
-                raise
-            pool.invalidate(lease, exc)
-            if not never_reached_server(exc):
-                raise
-            logger.info(
-                "pool %s: statement not sent (%s); retrying on a fresh connection", pool.name, exc
-            )
-            result = self._run_once_more(pool, method, query, args)
+            result = self._statement_failed(pool, record, exc, method, query, args)
         else:
-            pool.release(lease)
+            pool.checkin(record)
         if result.lastrowid:
             self._last_insert_id = result.lastrowid
         return result
 
-    def _run_once_more(self, pool: ConnectionPool, method: str, query: Any, args: Any) -> Any:
-        lease = pool.acquire()
+    def _run_pinned(self, method: str, query: Any, args: Any) -> StatementResult:
+        lease = self._pinned_lease()
+        if self._in_transaction and not self._begun:
+            # Also when a session lease is already pinned: its autocommit is still on.
+            lease = self._begin()
+        if lease is None:
+            # The pinned lease was inherited across fork() and is gone: lease afresh.
+            return self.run_statement(method, query, args)
+        return self._on_pinned(lease, lambda conn: run_statement(conn, method, query, args))
+
+    def _statement_failed(
+        self,
+        pool: ConnectionPool,
+        record: Any,
+        exc: BaseException,
+        method: str,
+        query: Any,
+        args: Any,
+    ) -> StatementResult:
+        """A statement lease's statement raised: give the connection back or discard it, and
+        retry once on a fresh connection if the statement cannot have reached the server."""
+        if not is_disconnect(exc):
+            pool.checkin(record)
+            raise exc
+        pool.discard(record, exc)
+        if not never_reached_server(exc):
+            raise exc
+        logger.info(
+            "pool %s: statement not sent (%s); retrying on a fresh connection", pool.name, exc
+        )
+        record, connection = pool.checkout()
         try:
-            result = run_statement(lease.connection, method, query, args)
-        except BaseException as exc:
-            if is_disconnect(exc):
-                pool.invalidate(lease, exc)
+            result = run_statement(connection, method, query, args)
+        except BaseException as again:
+            if is_disconnect(again):
+                pool.discard(record, again)
             else:
-                pool.release(lease)
+                pool.checkin(record)
             raise
-        pool.release(lease)
+        pool.checkin(record)
         return result
 
     # -- the DB-API connection interface Django uses --------------------------------------

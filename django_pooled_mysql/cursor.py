@@ -27,22 +27,32 @@ class StatementResult:
 def run_statement(connection: Any, method: str, query: Any, args: Any) -> StatementResult:
     """Run one execute/executemany/callproc on a driver cursor and detach its results.
 
-    The driver cursor is closed before returning: mysqlclient's and PyMySQL's ``close()`` read
-    the remaining result sets from the connection, which must not happen after the connection
-    has gone back to the pool.
+    Every result set is read before returning, so that nothing of the statement is left on the
+    connection when it goes back to the pool. On failure the driver cursor is closed, which
+    makes the driver read and discard whatever the server still sends.
     """
     cursor = connection.cursor()
     try:
-        return_value = getattr(cursor, method)(query, args)
-        sets = [(cursor.description, cursor.fetchall(), cursor.rowcount)]
+        if method == "execute":
+            return_value = cursor.execute(query, args)
+        else:
+            return_value = getattr(cursor, method)(query, args)
+        description = cursor.description
+        # A statement without a result set has no rows to fetch; an executemany() over an empty
+        # iterator never executed at all, and fetchall() would raise there.
+        rows = cursor.fetchall() if description is not None else ()
+        sets = [(description, rows, cursor.rowcount)]
         lastrowid = cursor.lastrowid
-        executed = getattr(cursor, "_executed", None)
+        executed = cursor._executed
         while cursor.nextset():
-            sets.append((cursor.description, cursor.fetchall(), cursor.rowcount))
+            description = cursor.description
+            rows = cursor.fetchall() if description is not None else ()
+            sets.append((description, rows, cursor.rowcount))
     except BaseException:
         _close_quietly(cursor)
         raise
-    cursor.close()
+    # nextset() returned None: the driver has read the last result set, so the cursor has
+    # nothing left to drain and is dropped without close() (which would only ask again).
     return StatementResult(sets, lastrowid, executed, return_value)
 
 
@@ -75,7 +85,9 @@ class PooledCursor:
 
     def execute(self, query: Any, args: Any = None) -> Any:
         """Run one statement; its rows are buffered on this cursor."""
-        return self._load(self._run("execute", query, args))
+        if self._closed:
+            self._refuse_closed()
+        return self._load(self.connection.run_statement("execute", query, args))
 
     def executemany(self, query: Any, args: Any) -> Any:
         """Run one statement for each parameter set (the driver batches INSERTs)."""
@@ -90,16 +102,22 @@ class PooledCursor:
 
     def _run(self, method: str, query: Any, args: Any) -> StatementResult:
         if self._closed:
-            from MySQLdb import ProgrammingError
-
-            raise ProgrammingError("Cursor is closed.")
+            self._refuse_closed()
         return self.connection.run_statement(method, query, args)
+
+    @staticmethod
+    def _refuse_closed() -> None:
+        from MySQLdb import ProgrammingError
+
+        raise ProgrammingError("Cursor is closed.")
 
     def _load(self, result: StatementResult) -> Any:
         self.lastrowid = result.lastrowid
         self._executed = result.executed
-        self._more_sets = result.sets
-        self.nextset()
+        sets = result.sets
+        self.description, self._rows, self.rowcount = sets[0]
+        self._position = 0
+        self._more_sets = sets[1:] if len(sets) > 1 else []
         return result.return_value
 
     # -- fetching from memory -----------------------------------------------------------------

@@ -83,6 +83,7 @@ class IdleQueue(sa_queue.QueueCommon[Any]):
         # Looked up at construction so that gevent's monkey-patched locks are used when patched.
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
+        self._pop = self.queue.pop if use_lifo else self.queue.popleft
         self.waiting = 0
 
     def qsize(self) -> int:
@@ -108,7 +109,14 @@ class IdleQueue(sa_queue.QueueCommon[Any]):
                 if not block:
                     raise sa_queue.Empty()
                 self._wait(timeout)
-            return self.queue.pop() if self.use_lifo else self.queue.popleft()
+            return self._pop()
+
+    def take(self) -> Any:
+        """An idle record, or None when there is none (never waits)."""
+        with self._lock:
+            if self.queue:
+                return self._pop()
+        return None
 
     def wait_for_put(self, timeout: float) -> None:
         """Return when a record is put back or timeout passes (whichever comes first)."""
@@ -200,6 +208,11 @@ class ConnectionPool:
             pre_ping=False,
             reset_on_return=None,
         )
+        self._idle: IdleQueue = self._queue._pool  # type: ignore[assignment]
+        # checkout()'s shortcut applies to the default health checks; other settings take the
+        # full path through _healthy_connection().
+        self._quick_checkout = options.pre_ping and options.recycle is None
+        self._ping_after = options.ping_after
         event.listen(self._queue, "close", self._on_close)
         event.listen(self._queue, "invalidate", self._on_invalidate)
 
@@ -238,13 +251,43 @@ class ConnectionPool:
     # -- checkout / checkin -------------------------------------------------------------------
 
     def acquire(self) -> Lease:
-        """Check a healthy connection out; wait up to ``timeout`` when all are in use.
+        """Check a healthy connection out for a holder that keeps it across calls (a pin)."""
+        record, connection = self.checkout()
+        return Lease(self, record, connection)
 
-        A server that refuses new connections for capacity (1040, 1203) is treated like a full
-        pool: wait for one of this pool's connections to come back, or retry the connect with
-        backoff, until ``timeout``.
+    def checkout(self) -> tuple[Any, Any]:
+        """Check a healthy connection out: ``(record, connection)``, for checkin() or discard().
+
+        The hot path (once per statement): an idle connection, a lock, a zero-timeout poll()
+        and a clock read. Everything else (connecting, waiting, pinging, recycling, the server's
+        connection limit) is on the slow path.
         """
-        idle: IdleQueue = self._queue._pool  # type: ignore[assignment]
+        if self._last_refusal is None and not self.closed:
+            record = self._idle.take()
+            if record is not None:
+                info = record.info
+                connection = record.dbapi_connection
+                probe = info.get("probe")
+                if (
+                    self._quick_checkout
+                    and connection is not None
+                    and probe is not None
+                    and "fresh" not in info
+                    and not probe.poll(0)
+                    and time.monotonic() - info.get("idle_since", 0.0) <= self._ping_after
+                ):
+                    return record, connection
+                return record, self._checked_connection(record)
+        return self._checkout_slow()
+
+    def _checkout_slow(self) -> tuple[Any, Any]:
+        """checkout() when no connection is idle, the pool is closed, or the server is full.
+
+        Waits up to ``timeout`` when all connections are in use. A server that refuses new
+        connections for capacity (1040, 1203) is treated like a full pool: wait for one of this
+        pool's connections to come back, or retry the connect with backoff, until ``timeout``.
+        """
+        idle = self._idle
         refusal = self._last_refusal
         if refusal is not None and not idle.queue:
             # The server was refusing connections a moment ago: queue up behind the one caller
@@ -265,9 +308,9 @@ class ConnectionPool:
         self._next_probe_at = time.monotonic() + self._probe_backoff
         self._probe_backoff = min(self._probe_backoff * 2, _MAX_BACKOFF)
 
-    def _acquire_despite_server_limit(self, refusal: Exception) -> Lease:
+    def _acquire_despite_server_limit(self, refusal: Exception) -> tuple[Any, Any]:
         deadline = time.monotonic() + self.options.timeout
-        idle: IdleQueue = self._queue._pool  # type: ignore[assignment]
+        idle = self._idle
         while True:
             now = time.monotonic()
             remaining = deadline - now
@@ -298,24 +341,25 @@ class ConnectionPool:
                 if probing:
                     self._connect_probe.release()
 
-    def _acquire_once(self) -> Lease:
+    def _acquire_once(self) -> tuple[Any, Any]:
         if self.closed:
             from .exceptions import PoolClosed
 
             raise PoolClosed("The connection pool %s was closed." % self.name)
         queue = self._queue
-        idle: IdleQueue = queue._pool  # type: ignore[assignment]
-        if not idle.queue and queue._overflow >= queue._max_overflow:
+        if not self._idle.queue and queue._overflow >= queue._max_overflow:
             record = self._wait_for_record()
         else:
             record = self._take_record()
+        return record, self._checked_connection(record)
+
+    def _checked_connection(self, record: Any) -> Any:
         try:
-            connection = self._healthy_connection(record)
+            return self._healthy_connection(record)
         except BaseException:
             # The record goes back (without a connection); the next checkout reconnects it.
-            queue._do_return_conn(record)
+            self._queue._do_return_conn(record)
             raise
-        return Lease(self, record, connection)
 
     def _take_record(self) -> Any:
         try:
@@ -361,16 +405,23 @@ class ConnectionPool:
         return connection
 
     def release(self, lease: Lease) -> None:
-        """Check a clean connection back in (autocommit on, no transaction, no session state)."""
-        record = lease.record
+        """Check a pinned connection back in (see checkin())."""
         lease.connection = None
+        self.checkin(lease.record)
+
+    def checkin(self, record: Any) -> None:
+        """Check a clean connection back in (autocommit on, no transaction, no session state)."""
         if self.inherited:
             return
         record.info["idle_since"] = time.monotonic()
         if self.closed:
             record.close()
             return
-        self._queue._do_return_conn(record)
+        try:
+            self._idle.put(record, False)
+        except sa_queue.Full:
+            # pool_size connections are idle already: QueuePool closes this overflow one.
+            self._queue._do_return_conn(record)
 
     def count_session_pin(self) -> None:
         """Count a Django connection pinning a connection for session state."""
@@ -396,9 +447,12 @@ class ConnectionPool:
                 self._queue._do_return_conn(record)
 
     def invalidate(self, lease: Lease, exc: BaseException | None = None) -> None:
-        """Close a broken or dirty connection and give its place back to the pool."""
-        record = lease.record
+        """Close a pinned connection that broke (see discard())."""
         lease.connection = None
+        self.discard(lease.record, exc)
+
+    def discard(self, record: Any, exc: BaseException | None = None) -> None:
+        """Close a broken or dirty connection and give its place back to the pool."""
         if self.inherited:
             return
         try:

@@ -65,8 +65,31 @@ def _classify_one(statement: str) -> str | None:
     return _STATEFUL_COMMANDS.get(keyword)
 
 
+# Django sends the same few hundred statement texts over and over (parameters travel apart), so
+# their verdicts are remembered. Bounded: a workload of ever-new texts (values inlined into the
+# SQL) just refills it; long texts (bulk inserts) are classified each time and never held.
+_verdicts: dict[Any, str | None] = {}
+_VERDICTS_MAX = 2048
+_CACHED_TEXT_MAX = 2000
+_UNKNOWN: Any = object()
+
+
 def session_effect(sql: Any) -> str | None:
     """The kind of session state sql leaves behind (for logs and stats), or None if none."""
+    if type(sql) is str:
+        verdict = _verdicts.get(sql, _UNKNOWN)
+        if verdict is not _UNKNOWN:
+            return verdict
+        verdict = _classify(sql)
+        if len(sql) <= _CACHED_TEXT_MAX:
+            if len(_verdicts) >= _VERDICTS_MAX:
+                _verdicts.clear()
+            _verdicts[sql] = verdict
+        return verdict
+    return _classify(sql)
+
+
+def _classify(sql: Any) -> str | None:
     if isinstance(sql, (bytes, bytearray)):
         sql = bytes(sql).decode("utf-8", "replace")
     statement = str(sql).upper()
@@ -78,8 +101,3 @@ def session_effect(sql: Any) -> str | None:
                 return reason
         return None
     return _classify_one(statement)
-
-
-def reads_last_insert_id(reason: str | None) -> bool:
-    """Whether the statement reads the session's LAST_INSERT_ID()."""
-    return reason == "LAST_INSERT_ID()"

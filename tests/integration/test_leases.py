@@ -391,11 +391,34 @@ def test_forty_idle_threads_hold_at_most_pool_size_connections(scratch: Scratch)
             thread.join()
 
 
-def test_executemany_with_no_parameter_sets_does_nothing(scratch: Scratch) -> None:
+def _executemany_outcome(db: Any, no_sets: Any) -> tuple[str, Any]:
+    sql = "INSERT INTO testapp_author (name, age) VALUES (%s, %s)"
+    try:
+        with db.cursor() as cursor:
+            cursor.executemany(sql, no_sets)
+            cursor.execute("SELECT COUNT(*) FROM testapp_author")
+            return ("ran", cursor.fetchone())
+    except Exception as exc:
+        return ("raised", type(exc).__name__)
+
+
+@pytest.mark.parametrize("no_sets", [list, lambda: iter([])], ids=["empty list", "empty iterator"])
+def test_executemany_with_no_parameter_sets_behaves_as_on_stock(
+    scratch: Scratch, no_sets: Any
+) -> None:
+    pooled = _executemany_outcome(scratch.wrapper({"pool_size": 1, "max_overflow": 0}), no_sets())
+    stock = _executemany_outcome(scratch.wrapper(False, alias="scratch_stock"), no_sets())
+    assert pooled == stock
+    if DRIVER == "mysqlclient":
+        # mysqlclient runs nothing (PyMySQL fails on an empty iterator, on stock too).
+        assert pooled == ("ran", (0,))
+
+
+def test_executemany_over_a_generator_inserts_every_row(scratch: Scratch) -> None:
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
     with db.cursor() as cursor:
-        assert (
-            cursor.executemany("INSERT INTO testapp_author (name, age) VALUES (%s, %s)", []) is None
-        )
-        cursor.execute("SELECT COUNT(*) FROM testapp_author")
-        assert cursor.fetchone() == (0,)
+        rows = (("author %d" % i, i) for i in range(5))
+        cursor.executemany("INSERT INTO testapp_author (name, age) VALUES (%s, %s)", rows)
+        assert cursor.rowcount == 5
+        cursor.execute("SELECT COUNT(*), SUM(age) FROM testapp_author")
+        assert cursor.fetchone() == (5, 10)
