@@ -16,7 +16,7 @@ from typing import Any
 
 import MySQLdb
 
-from .cursor import PooledCursor, StatementResult, run_statement
+from .cursor import LASTROWID, PooledCursor, StatementResult, run_statement
 from .disconnect import is_disconnect, never_reached_server
 from .exceptions import ConnectionLostInTransaction
 from .pool import ConnectionPool, Lease
@@ -197,8 +197,8 @@ class PooledConnection:
             result = self._statement_failed(pool, record, exc, method, query, args)
         else:
             pool.checkin(record)
-        if result.lastrowid:
-            self._last_insert_id = result.lastrowid
+        if result[LASTROWID]:
+            self._last_insert_id = result[LASTROWID]
         return result
 
     def _run_pinned(self, method: str, query: Any, args: Any) -> StatementResult:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from .connection import PooledConnection
@@ -11,17 +11,11 @@ if TYPE_CHECKING:
 # One result set: (description, rows, rowcount).
 ResultSet = tuple[Any, Sequence[Any], int]
 
-
-class StatementResult:
-    """Everything Django may ask of a cursor after execute(), read before the lease ended."""
-
-    __slots__ = ("executed", "lastrowid", "return_value", "sets")
-
-    def __init__(self, sets: list[ResultSet], lastrowid: Any, executed: Any, return_value: Any):
-        self.sets = sets
-        self.lastrowid = lastrowid
-        self.executed = executed
-        self.return_value = return_value
+# Everything Django may ask of a cursor after execute(), read before the lease ended:
+# (result sets, lastrowid, the executed query text, the driver method's return value).
+# A plain tuple, as it is built once per statement on the hot path.
+StatementResult = tuple[list[ResultSet], Any, Any, Any]
+LASTROWID: Final = 1
 
 
 def run_statement(connection: Any, method: str, query: Any, args: Any) -> StatementResult:
@@ -53,7 +47,7 @@ def run_statement(connection: Any, method: str, query: Any, args: Any) -> Statem
         raise
     # nextset() returned None: the driver has read the last result set, so the cursor has
     # nothing left to drain and is dropped without close() (which would only ask again).
-    return StatementResult(sets, lastrowid, executed, return_value)
+    return sets, lastrowid, executed, return_value
 
 
 def _close_quietly(cursor: Any) -> None:
@@ -68,18 +62,19 @@ def _close_quietly(cursor: Any) -> None:
 class PooledCursor:
     """A DB-API cursor whose statements lease a connection and whose fetches never touch one."""
 
+    # Class-level defaults: a cursor is made per Django cursor() call, so __init__ stays short.
     arraysize = 1
+    description: Any = None
+    rowcount = -1
+    lastrowid: Any = None
+    _executed: Any = None
+    _rows: Sequence[Any] = ()
+    _position = 0
+    _more_sets: Sequence[ResultSet] = ()
+    _closed = False
 
     def __init__(self, connection: PooledConnection) -> None:
         self.connection = connection
-        self.description: Any = None
-        self.rowcount = -1
-        self.lastrowid: Any = None
-        self._executed: Any = None
-        self._rows: Sequence[Any] = ()
-        self._position = 0
-        self._more_sets: list[ResultSet] = []
-        self._closed = False
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -112,22 +107,21 @@ class PooledCursor:
         raise ProgrammingError("Cursor is closed.")
 
     def _load(self, result: StatementResult) -> Any:
-        self.lastrowid = result.lastrowid
-        self._executed = result.executed
-        sets = result.sets
+        sets, self.lastrowid, self._executed, return_value = result
         self.description, self._rows, self.rowcount = sets[0]
         self._position = 0
-        self._more_sets = sets[1:] if len(sets) > 1 else []
-        return result.return_value
+        self._more_sets = sets[1:] if len(sets) > 1 else ()
+        return return_value
 
     # -- fetching from memory -----------------------------------------------------------------
 
     def nextset(self) -> bool | None:
         """Move to the next buffered result set; None when there is none."""
-        if not self._more_sets:
-            self._more_sets = []
+        sets = self._more_sets
+        if not sets:
             return None
-        self.description, self._rows, self.rowcount = self._more_sets.pop(0)
+        self.description, self._rows, self.rowcount = sets[0]
+        self._more_sets = sets[1:]
         self._position = 0
         return True
 
@@ -173,7 +167,7 @@ class PooledCursor:
         """Drop the buffered rows; no connection is involved."""
         self._closed = True
         self._rows = ()
-        self._more_sets = []
+        self._more_sets = ()
 
     def setinputsizes(self, *args: Any) -> None:
         """Does nothing, as the DB-API allows."""

@@ -71,9 +71,12 @@ class IdleQueue(sa_queue.QueueCommon[Any]):
     """QueuePool's queue of idle connection records, cheap when nobody has to wait.
 
     SQLAlchemy's own Queue takes an RLock and notifies a Condition on every get and put (~4 us a
-    checkout+checkin here). QueuePool only ever puts without blocking, so a plain lock is enough
-    unless the queue is empty; the Condition is used only by callers that really wait. It also
-    knows how many callers are waiting, for pool_stats().
+    checkout+checkin here). Here taking and putting back are single deque operations, which are
+    atomic; the lock and its Condition are used only when someone waits. A waiter counts itself
+    in ``waiting`` (under the lock) before it looks at the deque, and a put looks at ``waiting``
+    after appending, so a put either is seen by the waiter's look or sees the waiter and
+    notifies it. A taker that does not wait may get a record ahead of a waiter; the waiter then
+    waits on. ``waiting`` also feeds pool_stats().
     """
 
     def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
@@ -96,51 +99,54 @@ class IdleQueue(sa_queue.QueueCommon[Any]):
         return 0 < self.maxsize <= len(self.queue)
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        with self._lock:
-            if 0 < self.maxsize <= len(self.queue):
-                raise sa_queue.Full()
-            self.queue.append(item)
-            if self.waiting:
+        # Two puts racing past the size check can leave one record more than maxsize idle: it
+        # stays counted as overflow, so the pool's limit still holds.
+        queue = self.queue
+        if 0 < self.maxsize <= len(queue):
+            raise sa_queue.Full()
+        queue.append(item)
+        if self.waiting:
+            with self._lock:
                 self._not_empty.notify()
-
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        with self._lock:
-            if not self.queue:
-                if not block:
-                    raise sa_queue.Empty()
-                self._wait(timeout)
-            return self._pop()
 
     def take(self) -> Any:
         """An idle record, or None when there is none (never waits)."""
+        try:
+            return self._pop()
+        except IndexError:
+            return None
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        try:
+            return self._pop()
+        except IndexError:
+            if not block:
+                raise sa_queue.Empty() from None
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            if self.queue:
-                return self._pop()
-        return None
+            self.waiting += 1
+            try:
+                while True:
+                    try:
+                        return self._pop()
+                    except IndexError:
+                        pass
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise sa_queue.Empty()
+                    self._not_empty.wait(remaining)
+            finally:
+                self.waiting -= 1
 
     def wait_for_put(self, timeout: float) -> None:
         """Return when a record is put back or timeout passes (whichever comes first)."""
         with self._lock:
-            if self.queue:
-                return
             self.waiting += 1
             try:
-                self._not_empty.wait(timeout)
+                if not self.queue:
+                    self._not_empty.wait(timeout)
             finally:
                 self.waiting -= 1
-
-    def _wait(self, timeout: float | None) -> None:
-        # Called with the lock held.
-        deadline = None if timeout is None else time.monotonic() + timeout
-        self.waiting += 1
-        try:
-            while not self.queue:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise sa_queue.Empty()
-                self._not_empty.wait(remaining)
-        finally:
-            self.waiting -= 1
 
 
 class _LeaseQueuePool(QueuePool):
