@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -43,20 +42,10 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     import django
     from django.conf import settings
 
-    from tests.settings import server_from_url
+    from tests.settings import pooled_database
 
     pool = {"pool_size": 20, "max_overflow": 0, "cooperative": spec["cooperative"]}
-    settings.configure(
-        DATABASES={
-            "default": {
-                "ENGINE": "django_pooled_mysql",
-                "NAME": spec["db"],
-                **server_from_url(os.environ["DJANGO_POOLED_MYSQL_TEST_URL"]),
-                "OPTIONS": {"pool": pool},
-            }
-        },
-        USE_TZ=True,
-    )
+    settings.configure(DATABASES={"default": pooled_database(spec["db"], pool)}, USE_TZ=True)
     django.setup()
     from django.db import connection
 
@@ -106,19 +95,10 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def prepare(db: str) -> None:
-    import MySQLdb
-
     sys.path.insert(0, str(ROOT))
-    from tests.settings import server_from_url
+    from tests.settings import admin_connect
 
-    server = server_from_url(os.environ["DJANGO_POOLED_MYSQL_TEST_URL"])
-    admin = MySQLdb.connect(
-        host=server["HOST"],
-        port=int(server["PORT"]),
-        user=server["USER"],
-        password=server["PASSWORD"],
-        autocommit=True,
-    )
+    admin = admin_connect()
     cursor = admin.cursor()
     cursor.execute("DROP DATABASE IF EXISTS %s" % db)
     cursor.execute("CREATE DATABASE %s" % db)

@@ -12,7 +12,6 @@ operation and the ratio (the median over rounds of each round's ratio).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -26,10 +25,9 @@ from django.conf import settings
 
 
 def configure(engine_options: dict[str, object]) -> None:
-    from tests.settings import server_from_url
+    from tests.settings import SERVER
 
-    server = server_from_url(os.environ["DJANGO_POOLED_MYSQL_TEST_URL"])
-    common = {"NAME": "pooled_bench", **server}
+    common = {"NAME": "pooled_bench", **SERVER}
     settings.configure(
         DATABASES={
             "default": {"ENGINE": "django_pooled_mysql", **common, "OPTIONS": engine_options},
@@ -43,19 +41,12 @@ def configure(engine_options: dict[str, object]) -> None:
 
 
 def prepare() -> None:
-    import MySQLdb
     from django.db import connections
 
-    from tests.settings import server_from_url
+    from tests.settings import admin_connect
     from tests.testapp.models import Author, Book
 
-    server = server_from_url(os.environ["DJANGO_POOLED_MYSQL_TEST_URL"])
-    admin = MySQLdb.connect(
-        host=server["HOST"],
-        port=int(server["PORT"]),
-        user=server["USER"],
-        passwd=server["PASSWORD"],
-    )
+    admin = admin_connect()
     admin.cursor().execute("DROP DATABASE IF EXISTS pooled_bench")
     admin.cursor().execute("CREATE DATABASE pooled_bench CHARACTER SET utf8mb4")
     admin.close()

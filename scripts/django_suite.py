@@ -25,10 +25,12 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
+
+from mariadb_server import terminate_as_exit  # this directory is sys.path[0]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
@@ -440,20 +442,6 @@ class Run:
         with self.log.open(errors="replace") as lines:
             summaries = sum(1 for line in lines if line.startswith("Ran ") and " test" in line)
         return summaries >= self.invocations
-
-
-@contextlib.contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    # SIGTERM (CI cancelling the job, or mariadb_server.py stopping us) unwinds through the
-    # ``finally`` that stops runtests.py, as Ctrl-C does.
-    def handler(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run_runtests(
@@ -952,7 +940,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         if not args.report_only:
-            with _terminate_as_exit():
+            with terminate_as_exit():
                 _run_all(args, runs, labels, version, run_dir)
         elif not all(run.results.is_file() for run in runs.values()):
             raise SuiteError("no results in %s to report on" % _relative(run_dir))

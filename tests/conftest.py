@@ -8,28 +8,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import MySQLdb
 import pytest
 
 from tests import driver  # noqa: F401  (before MySQLdb: may install PyMySQL as MySQLdb)
-from tests.settings import MISSING_SERVER, SERVER, SERVER_CONFIGURED
+from tests.settings import MISSING_SERVER, SERVER_CONFIGURED, admin_connect
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Fail (never skip) database tests when no test server is configured."""
     if not SERVER_CONFIGURED and "tests/unit/" not in str(item.path):
         pytest.fail(MISSING_SERVER, pytrace=False)
-
-
-def admin_connect() -> Any:
-    """A raw, unpooled, autocommit connection to the test server."""
-    return MySQLdb.connect(
-        host=SERVER["HOST"],
-        port=int(SERVER["PORT"]),
-        user=SERVER["USER"],
-        password=SERVER["PASSWORD"],
-        autocommit=True,
-    )
 
 
 class Admin:

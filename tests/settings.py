@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -34,6 +35,31 @@ MISSING_SERVER = (
 SERVER_CONFIGURED = bool(os.environ.get(URL_ENV))
 SERVER = server_from_url(os.environ.get(URL_ENV) or "mysql://root@unset.invalid:3306/")
 ENGINE = os.environ.get("DJANGO_POOLED_MYSQL_TEST_ENGINE", "django_pooled_mysql")
+
+
+def admin_connect() -> Any:
+    """A raw, unpooled, autocommit connection to the test server."""
+    import MySQLdb
+
+    return MySQLdb.connect(
+        host=SERVER["HOST"],
+        port=int(SERVER["PORT"]),
+        user=SERVER["USER"],
+        password=SERVER["PASSWORD"],
+        autocommit=True,
+    )
+
+
+def pooled_database(name: str, pool: Any, **extra: Any) -> dict[str, Any]:
+    """A DATABASES entry with this ENGINE on the test server, for scripts that configure Django
+    themselves (benchmarks, child processes)."""
+    return {
+        "ENGINE": "django_pooled_mysql",
+        "NAME": name,
+        **SERVER,
+        **extra,
+        "OPTIONS": {"pool": pool},
+    }
 
 
 def database(name: str, **extra: object) -> dict[str, object]:

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import django
 from django.conf import settings
 
-from tests.settings import server_from_url
+from tests.settings import pooled_database
 
 settings.configure(
     DEBUG=False,
@@ -26,12 +26,9 @@ settings.configure(
     ROOT_URLCONF=__name__,
     ALLOWED_HOSTS=["*"],
     DATABASES={
-        "default": {
-            "ENGINE": "django_pooled_mysql",
-            "NAME": os.environ["ASGI_TEST_DB"],
-            **server_from_url(os.environ["DJANGO_POOLED_MYSQL_TEST_URL"]),
-            "OPTIONS": {"pool": json.loads(os.environ["ASGI_TEST_POOL"])},
-        }
+        "default": pooled_database(
+            os.environ["ASGI_TEST_DB"], json.loads(os.environ["ASGI_TEST_POOL"])
+        )
     },
     USE_TZ=True,
 )

@@ -10,7 +10,6 @@ from gevent import monkey
 monkey.patch_all()
 
 import json  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -28,19 +27,15 @@ import django  # noqa: E402
 import gevent  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from tests.settings import server_from_url  # noqa: E402
+from tests.settings import admin_connect, pooled_database  # noqa: E402
 
 POOL = {"pool_size": 20, "max_overflow": 0, "cooperative": SPEC.get("cooperative", True)}
 POOL.update(SPEC.get("pool", {}))
 settings.configure(
     DATABASES={
-        "default": {
-            "ENGINE": "django_pooled_mysql",
-            "NAME": SPEC["db"],
-            **server_from_url(os.environ["DJANGO_POOLED_MYSQL_TEST_URL"]),
-            **({"PASSWORD": SPEC["password"]} if "password" in SPEC else {}),
-            "OPTIONS": {"pool": POOL},
-        }
+        "default": pooled_database(
+            SPEC["db"], POOL, **({"PASSWORD": SPEC["password"]} if "password" in SPEC else {})
+        )
     },
     USE_TZ=True,
 )
@@ -127,10 +122,7 @@ def semantics() -> dict[str, Any]:
 
     def kill_when_running() -> None:
         # In a native thread: with blocking mysqlclient the hub itself is stuck in the query.
-        import MySQLdb
-
-        server = server_from_url(os.environ["DJANGO_POOLED_MYSQL_TEST_URL"])
-        admin = MySQLdb.connect(host=server["HOST"], port=int(server["PORT"]), user=server["USER"])
+        admin = admin_connect()
         cursor = admin.cursor()
         while not cursor.execute(
             "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s AND INFO LIKE %s",
