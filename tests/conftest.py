@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -196,3 +197,29 @@ def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
     if errors:
         raise errors[0]
     return results
+
+
+def in_forked_child(body: Callable[[], object]) -> str:
+    """Run body in a fork()ed child (as a Gunicorn worker is forked) and return str(result).
+
+    The child never returns into pytest: it exits with status 0 after body returns, 1 if body
+    raised; a non-zero status fails the calling test.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_end)
+            os.write(write_end, str(body()).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    try:
+        output = os.read(read_end, 4096).decode()
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the forked child failed"
+    return output

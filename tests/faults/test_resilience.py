@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -19,7 +18,7 @@ from django.db import OperationalError
 
 from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.pool import close_pools
-from tests.conftest import eventually
+from tests.conftest import eventually, in_forked_child
 from tests.faults.conftest import FaultServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -286,30 +285,20 @@ def test_forked_child_never_closes_or_uses_the_parents_sockets(
     holders = warm(fault_server, faultdb, 2)
     before = server_ids(fault_server, faultdb)
     assert len(before) == 2
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child, as a Gunicorn worker forked after --preload queries
-        code = 1
-        try:
-            os.close(read_end)
-            child = wrapper(fault_server, faultdb)
-            child_id = scalar(child, "SELECT CONNECTION_ID()")
-            # Drop every inherited object and collect: connection objects finalised here must
-            # not send COM_QUIT on the parent's sockets.
-            for holder in holders:
-                holder.connection = None
-            holders.clear()
-            gc.collect()
-            close_pools()
-            os.write(write_end, str(child_id).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    child_id = int(os.read(read_end, 64) or b"0")
-    os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+
+    def child() -> int:
+        # As a Gunicorn worker forked after --preload queries.
+        child_id = scalar(wrapper(fault_server, faultdb), "SELECT CONNECTION_ID()")
+        # Drop every inherited object and collect: connection objects finalised here must not
+        # send COM_QUIT on the parent's sockets.
+        for holder in holders:
+            holder.connection = None
+        holders.clear()
+        gc.collect()
+        close_pools()
+        return int(child_id)
+
+    child_id = int(in_forked_child(child))
     assert child_id and child_id not in before
     eventually(lambda: child_id not in server_ids(fault_server, faultdb), what="child exit")
     # The parent's two connections are untouched and still serve the parent.

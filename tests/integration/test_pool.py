@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from typing import Any
 
@@ -12,7 +11,7 @@ from django.db import OperationalError, connections
 
 import django_pooled_mysql
 from django_pooled_mysql import base as pooled_base
-from tests.conftest import Admin, Scratch, eventually
+from tests.conftest import Admin, Scratch, eventually, in_forked_child
 from tests.settings import PREFIX
 
 
@@ -294,22 +293,9 @@ def test_close_pool_closes_idle_connections_and_later_use_reopens(scratch: Scrat
 def test_forked_child_builds_its_own_pool_and_parent_keeps_working(scratch: Scratch) -> None:
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
     parent_id = connection_id(db)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never returns into pytest
-        code = 1
-        try:
-            os.close(read_end)
-            child_db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
-            os.write(write_end, str(connection_id(child_db)).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    child_id = int(os.read(read_end, 64) or b"0")
-    os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    child_id = int(
+        in_forked_child(lambda: connection_id(scratch.wrapper({"pool_size": 1, "max_overflow": 0})))
+    )
     assert child_id not in (0, parent_id)
     # The child did not close or use the parent's socket.
     assert connection_id(db) == parent_id
