@@ -1,4 +1,4 @@
-"""The pool's idle queue: lock-free take/put, and no lost wake-ups for callers that wait."""
+"""The pool's idle queue: lock-free take/put, fair hand-off, no lost wake-ups for waiters."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.util import queue as sa_queue
 
+from django_pooled_mysql import pool as pool_module
 from django_pooled_mysql.pool import IdleQueue
 from tests.conftest import eventually, run_threads
 
@@ -87,12 +88,13 @@ def test_concurrent_takers_putters_and_waiters_never_lose_or_duplicate() -> None
     assert queue.waiting == 0
 
 
-def test_wait_for_put_returns_when_a_record_comes_back() -> None:
+def test_wait_for_put_is_handed_the_returned_record() -> None:
     queue = IdleQueue(2)
+    handed: list[Any] = []
     returned = threading.Event()
 
     def wait() -> None:
-        queue.wait_for_put(60)
+        handed.append(queue.wait_for_put(60))
         returned.set()
 
     thread = threading.Thread(target=wait)
@@ -101,3 +103,88 @@ def test_wait_for_put_returns_when_a_record_comes_back() -> None:
     queue.put("record", False)
     assert returned.wait(10)
     thread.join()
+    assert handed == ["record"]
+    assert queue.qsize() == 0
+    assert queue.wait_for_put(0.01) is None
+
+
+def test_waiters_are_served_in_arrival_order_and_ahead_of_newcomers() -> None:
+    queue = IdleQueue(4)
+    served: dict[int, Any] = {}
+
+    def wait(i: int) -> None:
+        served[i] = queue.get(True, 60)
+
+    threads = []
+    for i in range(5):
+        thread = threading.Thread(target=wait, args=(i,))
+        thread.start()
+        threads.append(thread)
+        eventually(lambda n=i + 1: queue.waiting == n, what="waiter %d to wait" % i)
+    for record in range(5):
+        queue.put(record, False)
+        # A caller arriving now does not jump the queue.
+        assert queue.take() is None or not queue.waiting
+    for thread in threads:
+        thread.join(10)
+    # Records were put in the order 0..4, so waiter i got record i.
+    assert served == {i: i for i in range(5)}
+
+
+def test_a_busy_holder_cannot_starve_the_waiters() -> None:
+    # Eight threads share one record, each holding it briefly (as a statement holds its
+    # connection while the server answers) and asking again at once. Without the hand-off,
+    # the thread that puts the record back takes it again before a woken waiter runs.
+    queue = IdleQueue(1)
+    queue.put("the only record", False)
+    stop = threading.Event()
+    timeouts: list[int] = []
+
+    def work(i: int) -> int:
+        turns = 0
+        while not stop.is_set():
+            try:
+                record = queue.get(True, 1.0)
+            except sa_queue.Empty:
+                timeouts.append(i)
+                continue
+            time.sleep(0.0002)  # the statement's round trip, with the GIL released
+            queue.put(record, False)
+            turns += 1
+        return turns
+
+    threading.Timer(2.0, stop.set).start()
+    turns = run_threads(8, work)
+    assert timeouts == []
+    assert min(turns) > 0.5 * max(turns), turns
+
+
+class _Interrupt(BaseException):
+    """Stands for gevent.Timeout or KeyboardInterrupt raised inside a wait."""
+
+
+@pytest.mark.parametrize("handed_first", [False, True], ids=["nothing handed", "record handed"])
+def test_an_interrupted_waiter_leaves_the_line_and_loses_no_record(
+    monkeypatch: pytest.MonkeyPatch, handed_first: bool
+) -> None:
+    queue = IdleQueue(2)
+
+    class InterruptedLock:
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+            if handed_first:
+                queue.put("record", False)  # handed to the waiter, which is then interrupted
+            raise _Interrupt()
+
+        def release(self) -> None:
+            pass
+
+    class InterruptedWaiter:
+        def __init__(self) -> None:
+            self.record: Any = None
+            self.lock = InterruptedLock()
+
+    monkeypatch.setattr(pool_module, "_Waiter", InterruptedWaiter)
+    with pytest.raises(_Interrupt):
+        queue.get(True, 60)
+    assert queue.waiting == 0
+    assert queue.take() == ("record" if handed_first else None)
