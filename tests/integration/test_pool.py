@@ -11,7 +11,7 @@ from django.db import OperationalError, connections
 
 import django_pooled_mysql
 from django_pooled_mysql import base as pooled_base
-from tests.conftest import Admin, Scratch, eventually, in_forked_child
+from tests.conftest import Admin, Scratch, eventually, in_forked_child, run_threads
 from tests.settings import PREFIX
 
 
@@ -136,6 +136,28 @@ def test_waiting_worker_gets_the_connection_when_returned(scratch: Scratch) -> N
     holder.set_autocommit(True)
     thread.join(10)
     assert got == [7]
+
+
+def test_workers_outnumbering_connections_take_turns_without_timeouts(scratch: Scratch) -> None:
+    # Eight workers, one connection, each running statement after statement for two seconds.
+    # A returned connection goes to the longest waiter, so nobody waits anywhere near the
+    # 1 s timeout (without that, the worker that returns it takes it straight back).
+    options = {"pool_size": 1, "max_overflow": 0, "timeout": 1}
+    stop = threading.Event()
+
+    def work(i: int) -> int:
+        db = scratch.wrapper(options)
+        statements = 0
+        while not stop.is_set():
+            assert scalar(db, "SELECT %d" % i) == i
+            statements += 1
+        db.close()
+        return statements
+
+    threading.Timer(2.0, stop.set).start()
+    statements = run_threads(8, work)
+    assert min(statements) > 0.5 * max(statements), statements
+    assert scratch.wrapper(options).pool_stats()["timeouts"] == 0
 
 
 # -- broken connections -------------------------------------------------------------------------
