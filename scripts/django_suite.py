@@ -328,10 +328,12 @@ def settings_source(engine: str, server: dict[str, str], name: str, options: dic
         (
             '"""Written by scripts/django_suite.py; rewritten on every run."""',
             "",
+            "# Everything else as in the settings Django's suite ships for its own runs (they",
+            "# differ between versions: Django 5.2's sets DEFAULT_AUTO_FIELD, which its model",
+            "# check tests rely on).",
+            "from test_sqlite import *  # noqa: F403",
+            "",
             "DATABASES = %r" % (databases,),
-            'SECRET_KEY = "django_tests_secret_key"',
-            'PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]',
-            "USE_TZ = False",
             'TEST_RUNNER = "django_suite_runner.RecordingRunner"',
             "",
         )
