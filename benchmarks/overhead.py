@@ -1,8 +1,9 @@
 """Per-statement cost of this ENGINE against the stock backend with a persistent connection.
 
 Both run in one process on one database, taking turns every few milliseconds (see time_pair()),
-so that CPU speed drift, placement and server warm-up hit both alike. Prints microseconds per
-operation and the ratio (the median over rounds of each round's ratio).
+so that CPU speed drift, placement and server warm-up hit both alike, together with a second
+stock connection as a control. Prints microseconds per operation and the ratios to stock (the
+median over rounds of each round's ratio); the control's ratio shows the noise floor.
 
     python scripts/mariadb_server.py run -- python benchmarks/overhead.py [--rounds 7]
 
@@ -32,6 +33,9 @@ def configure(engine_options: dict[str, object]) -> None:
         DATABASES={
             "default": {"ENGINE": "django_pooled_mysql", **common, "OPTIONS": engine_options},
             "stock": {"ENGINE": "django.db.backends.mysql", **common, "CONN_MAX_AGE": None},
+            # The stock backend once more, measured like the others: its ratio to "stock" shows
+            # how far this machine's noise alone moves a ratio.
+            "control": {"ENGINE": "django.db.backends.mysql", **common, "CONN_MAX_AGE": None},
         },
         INSTALLED_APPS=["django.contrib.contenttypes", "tests.testapp"],
         USE_TZ=True,
@@ -90,8 +94,8 @@ def operations(alias: str) -> dict[str, Callable[[], object]]:
 def time_pair(funcs: dict[str, Callable[[], object]], seconds: float, batch: int = 20) -> dict:
     """Wall-clock and client-CPU microseconds per call for each engine, measured together.
 
-    The engines take turns in batches of ``batch`` calls (a few milliseconds), in ABBA order, for
-    about ``seconds``. A shared VM's speed drifts by 10-20 % from one second to the next; turns
+    The engines take turns in batches of ``batch`` calls (a few milliseconds), the order reversed
+    after each turn (ABBA, ABCCBA), for about ``seconds``. A shared VM's speed drifts by 10-20 % from one second to the next; turns
     this short put both engines under the same drift, so their ratio is steady even when the
     absolute numbers are not.
     """
@@ -114,6 +118,20 @@ def time_pair(funcs: dict[str, Callable[[], object]], seconds: float, batch: int
     }
 
 
+Costs = list[tuple[float, float]]  # (wall, CPU) microseconds per round
+
+
+def ratio(costs: Costs, base: Costs, i: int) -> float:
+    """Median over rounds of each round's ratio (the rounds measured both under the same
+    conditions)."""
+    return statistics.median(c[i] / b[i] for b, c in zip(base, costs, strict=True))
+
+
+def median(costs: Costs, i: int) -> float:
+    """Median over rounds."""
+    return statistics.median(c[i] for c in costs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -127,7 +145,11 @@ def main() -> int:
         pymysql.install_as_MySQLdb()
     configure({"pool": {"pool_size": 5, "max_overflow": 0}})
     prepare()
-    engines = {"pooled": operations("default"), "stock": operations("stock")}
+    engines = {
+        "stock": operations("stock"),
+        "pooled": operations("default"),
+        "control": operations("control"),
+    }
     names = list(engines["stock"])
     samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for name in names:
@@ -142,25 +164,42 @@ def main() -> int:
         % (args.driver, sys.version.split()[0], django.__version__, args.rounds)
     )
     print(
-        "%-22s %9s %9s %7s | %12s %12s %7s"
-        % ("operation", "stock", "pooled", "ratio", "stock CPU", "pooled CPU", "ratio")
+        "%-22s %8s %8s %7s %8s | %8s %8s %7s %8s"
+        % (
+            "operation",
+            "stock",
+            "pooled",
+            "ratio",
+            "control",
+            "stock",
+            "pooled",
+            "ratio",
+            "control",
+        )
     )
     for name in names:
-        stock, pooled = samples[("stock", name)], samples[("pooled", name)]
-        # Each round measured both engines under the same conditions: the ratio is taken per
-        # round, then the median over rounds.
-        ratios = [
-            statistics.median(p[i] / s[i] for s, p in zip(stock, pooled, strict=True))
-            for i in (0, 1)
-        ]
-        medians = [
-            statistics.median(c[i] for c in costs) for costs in (stock, pooled) for i in (0, 1)
-        ]
-        print(
-            "%-22s %9.1f %9.1f %6.3fx | %12.1f %12.1f %6.3fx"
-            % (name, medians[0], medians[2], ratios[0], medians[1], medians[3], ratios[1])
+        stock, pooled, control = (
+            samples[(engine, name)] for engine in ("stock", "pooled", "control")
         )
-    print("(microseconds per operation: wall-clock, then the client process's CPU time)")
+
+        print(
+            "%-22s %8.1f %8.1f %6.3fx %7.3fx | %8.1f %8.1f %6.3fx %7.3fx"
+            % (
+                name,
+                median(stock, 0),
+                median(pooled, 0),
+                ratio(pooled, stock, 0),
+                ratio(control, stock, 0),
+                median(stock, 1),
+                median(pooled, 1),
+                ratio(pooled, stock, 1),
+                ratio(control, stock, 1),
+            )
+        )
+    print(
+        "(microseconds per operation: wall-clock, then the client process's CPU time; 'control' "
+        "is the stock backend measured against itself: the noise floor of the ratios)"
+    )
     return 0
 
 
