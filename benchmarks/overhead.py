@@ -94,10 +94,10 @@ def operations(alias: str) -> dict[str, Callable[[], object]]:
 def time_pair(funcs: dict[str, Callable[[], object]], seconds: float, batch: int = 20) -> dict:
     """Wall-clock and client-CPU microseconds per call for each engine, measured together.
 
-    The engines take turns in batches of ``batch`` calls (a few milliseconds), the order reversed
-    after each turn (ABBA, ABCCBA), for about ``seconds``. A shared VM's speed drifts by 10-20 % from one second to the next; turns
-    this short put both engines under the same drift, so their ratio is steady even when the
-    absolute numbers are not.
+    The engines take turns in batches of ``batch`` calls (a few milliseconds), the order
+    reversed after each turn (ABBA, ABCCBA), for about ``seconds``. A shared VM's speed drifts
+    by 10-20 % from one second to the next; turns this short put all engines under the same
+    drift, so their ratios are steady even when the absolute numbers are not.
     """
     totals = {engine: [0.0, 0.0] for engine in funcs}
     order = list(funcs)
