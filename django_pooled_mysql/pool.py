@@ -142,6 +142,12 @@ class IdleQueue(sa_queue.QueueCommon[Any]):
             waiter.record = record
             waiter.lock.release()
 
+    def release_waiters(self) -> None:
+        """End every wait with None (the pool is closing: no record will come)."""
+        with self._lock:
+            while self._waiters:
+                self._waiters.popleft().lock.release()
+
     def take(self) -> Any:
         """An idle record, or None when there is none or others are already waiting for one."""
         if self._waiters:
@@ -174,7 +180,7 @@ class IdleQueue(sa_queue.QueueCommon[Any]):
             # pass on a record handed over meanwhile, or it would be lost to the pool.
             with self._lock:
                 record, waiter.record = waiter.record, None
-                if record is None:
+                if waiter in self._waiters:
                     self._waiters.remove(waiter)
             if record is not None:
                 self._append(record)
@@ -182,14 +188,15 @@ class IdleQueue(sa_queue.QueueCommon[Any]):
         if handed:
             return waiter.record
         with self._lock:
-            if waiter.record is None:
+            if waiter in self._waiters:
                 self._waiters.remove(waiter)
                 raise sa_queue.Empty()
-        # Handed a record just as the wait timed out: keep it.
+        # Handed a record (or released by close()) just as the wait timed out.
         return waiter.record
 
     def wait_for_put(self, timeout: float) -> Any:
-        """A record handed over within timeout (in turn with other waiters), or None."""
+        """A record handed over within timeout (in turn with other waiters), or None (also when
+        released by release_waiters())."""
         try:
             return self._wait(timeout)
         except sa_queue.Empty:
@@ -365,6 +372,8 @@ class ConnectionPool:
         deadline = time.monotonic() + self.options.timeout
         idle = self._idle
         while True:
+            if self.closed:
+                self._raise_closed()
             now = time.monotonic()
             remaining = deadline - now
             if remaining <= 0:
@@ -400,9 +409,7 @@ class ConnectionPool:
 
     def _acquire_once(self) -> tuple[Any, Any]:
         if self.closed:
-            from .exceptions import PoolClosed
-
-            raise PoolClosed("The connection pool %s was closed." % self.name)
+            self._raise_closed()
         queue = self._queue
         if not self._idle.queue and queue._overflow >= queue._max_overflow:
             record = self._wait_for_record()
@@ -420,12 +427,21 @@ class ConnectionPool:
 
     def _take_record(self) -> Any:
         try:
-            return self._queue._do_get()
+            record = self._queue._do_get()
         except sa_exc.TimeoutError:
             self._count("timeouts")
             from .exceptions import PoolTimeout
 
             raise PoolTimeout(self.exhausted_message()) from None
+        if record is None:
+            # Released from the wait by close().
+            self._raise_closed()
+        return record
+
+    def _raise_closed(self) -> None:
+        from .exceptions import PoolClosed
+
+        raise PoolClosed("The connection pool %s was closed." % self.name)
 
     def _wait_for_record(self) -> Any:
         self._count("wait_count")
@@ -628,6 +644,8 @@ class ConnectionPool:
         self.closed = True
         self._watchdog_stop.set()
         self._queue.dispose()
+        # Callers waiting for a connection get PoolClosed now rather than PoolTimeout later.
+        self._idle.release_waiters()
 
 
 class _StaleConnection(Exception):

@@ -188,3 +188,55 @@ def test_an_interrupted_waiter_leaves_the_line_and_loses_no_record(
         queue.get(True, 60)
     assert queue.waiting == 0
     assert queue.take() == ("record" if handed_first else None)
+
+
+def test_release_waiters_ends_every_wait_with_none() -> None:
+    queue = IdleQueue(1)
+    results: list[Any] = []
+
+    def wait() -> None:
+        results.append(queue.get(True, 60))
+
+    threads = [threading.Thread(target=wait) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    eventually(lambda: queue.waiting == 3, what="the waiters to wait")
+    queue.release_waiters()
+    deadline = time.monotonic() + 10
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0))
+    assert results == [None, None, None]
+    assert queue.waiting == 0
+
+
+class _FakeConnection:
+    """Enough of a DB-API connection for the pool's bookkeeping (no socket: never probed)."""
+
+    def close(self) -> None:
+        pass
+
+
+def test_closing_a_pool_fails_its_waiting_callers_at_once() -> None:
+    from django_pooled_mysql.exceptions import PoolClosed
+    from django_pooled_mysql.options import parse_pool_option
+
+    options = parse_pool_option("x", {"pool_size": 1, "max_overflow": 0, "timeout": 60})
+    assert options is not None
+    pool = pool_module.ConnectionPool("fake", _FakeConnection, options)
+    held = pool.acquire()
+    outcome: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            pool.checkout()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    eventually(lambda: pool.stats()["waiting"] == 1, what="the caller to wait")
+    pool.close()
+    thread.join(10)  # without the release, the caller waits its 60 s timeout
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], PoolClosed)
+    pool.release(held)
