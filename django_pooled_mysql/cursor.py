@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from .direct import can_execute_directly, execute_directly
+
 if TYPE_CHECKING:
     from .connection import PooledConnection
 
@@ -23,8 +25,16 @@ def run_statement(connection: Any, method: str, query: Any, args: Any) -> Statem
 
     Every result set is read before returning, so that nothing of the statement is left on the
     connection when it goes back to the pool. On failure the driver cursor is closed, which
-    makes the driver read and discard whatever the server still sends.
+    makes the driver read and discard whatever the server still sends. A plain execute() on
+    mysqlclient skips the cursor object (direct.py).
     """
+    if method == "execute" and can_execute_directly(connection):
+        return execute_directly(connection, query, args)
+    return run_with_driver_cursor(connection, method, query, args)
+
+
+def run_with_driver_cursor(connection: Any, method: str, query: Any, args: Any) -> StatementResult:
+    """run_statement() through a driver cursor (any driver, any method)."""
     cursor = connection.cursor()
     try:
         if method == "execute":

@@ -1,0 +1,95 @@
+"""execute() on a mysqlclient connection without a driver cursor: the hot path of a statement lease.
+
+A statement lease reads every result of a statement into memory before the connection goes back
+to the pool, which is exactly what mysqlclient's default (buffered) cursor does on top of the
+connection's C API: ``query()``, ``store_result()``, ``describe()``, ``fetch_row()``,
+``affected_rows()``, ``insert_id()``, ``next_result()``. That API is ``MySQLdb._mysql``,
+documented by mysqlclient as its thin wrapper of the MySQL C API. Calling it directly saves the
+cursor object and its Python layers: about 5 us of the ~10 us per ORM statement this ENGINE
+added (docs/performance.md).
+
+The steps and their order are those of ``MySQLdb.cursors.Cursor.execute()`` (2.x): the query
+text is encoded and the parameters quoted with ``connection.literal()``, a formatting error is a
+``ProgrammingError``; the row count and insert id are read right after each result is stored.
+tests/integration/test_direct.py holds both paths to identical results and errors. Used only
+for mysqlclient connections that use the default cursor class; PyMySQL, executemany() and
+callproc() go through the driver's cursor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# (the C connection type, the default cursor class), or () where mysqlclient is not MySQLdb.
+_mysqlclient: tuple[Any, ...] | None = None
+
+
+def _mysqlclient_types() -> tuple[Any, ...]:
+    global _mysqlclient
+    if _mysqlclient is None:
+        try:
+            # Fails when PyMySQL is installed as MySQLdb: it has no _mysql module.
+            from MySQLdb import _mysql
+            from MySQLdb.cursors import Cursor
+        except ImportError:
+            _mysqlclient = ()
+        else:
+            _mysqlclient = (_mysql.connection, Cursor)
+    return _mysqlclient
+
+
+def can_execute_directly(connection: Any) -> bool:
+    """Whether connection is a mysqlclient connection using the default cursor class."""
+    types = _mysqlclient or _mysqlclient_types()
+    return bool(types) and isinstance(connection, types[0]) and connection.cursorclass is types[1]
+
+
+def execute_directly(connection: Any, query: Any, args: Any) -> tuple[list[Any], Any, Any, Any]:
+    """Run one statement; return (result sets, lastrowid, the executed bytes, rowcount)."""
+    if isinstance(query, str):
+        query = query.encode(connection.encoding)
+    if args is not None:
+        if isinstance(args, dict):
+            encoding = connection.encoding
+            args = {
+                (key.encode(encoding) if isinstance(key, str) else key): connection.literal(item)
+                for key, item in args.items()
+            }
+        else:
+            args = tuple(map(connection.literal, args))
+        try:
+            query = query % args
+        except TypeError as exc:
+            from MySQLdb import ProgrammingError
+
+            raise ProgrammingError(str(exc)) from exc
+    try:
+        connection.query(query)
+        first = _read_result(connection)
+        lastrowid = connection.insert_id()
+        sets = [first]
+        while connection.next_result() == 0:
+            sets.append(_read_result(connection))
+    except BaseException:
+        _discard_quietly(connection)
+        raise
+    return sets, lastrowid, query, first[2]
+
+
+def _read_result(connection: Any) -> tuple[Any, Any, int]:
+    result = connection.store_result()
+    if result is None:
+        return None, (), connection.affected_rows()
+    description = result.describe()
+    rowcount = connection.affected_rows()
+    return description, result.fetch_row(0), rowcount
+
+
+def _discard_quietly(connection: Any) -> None:
+    # As the driver's cursor does on close(): read and drop what the server may still send.
+    # The statement's own error is the one worth reporting.
+    try:
+        while connection.next_result() == 0:
+            connection.discard_result()
+    except BaseException:
+        pass
