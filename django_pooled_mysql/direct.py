@@ -3,10 +3,11 @@
 A statement lease reads every result of a statement into memory before the connection goes back
 to the pool, which is exactly what mysqlclient's default (buffered) cursor does on top of the
 connection's C API: ``query()``, ``store_result()``, ``describe()``, ``fetch_row()``,
-``affected_rows()``, ``insert_id()``, ``next_result()``. That API is ``MySQLdb._mysql``,
-documented by mysqlclient as its thin wrapper of the MySQL C API. Calling it directly saves the
-cursor object and its Python layers: about 5 us of the ~10 us per ORM statement this ENGINE
-added (docs/performance.md).
+``affected_rows()``, ``insert_id()``, ``next_result()``. That API is ``MySQLdb._mysql``, which
+mysqlclient's user guide documents as its interface to the MySQL C API (``next_result()`` and
+``discard_result()`` are the calls its own cursor uses for further result sets). Calling it
+directly saves the cursor object and its Python layers: about 5 us of the ~10 us of client CPU
+per ORM statement this ENGINE added (measured, docs/performance.md).
 
 The steps and their order are those of ``MySQLdb.cursors.Cursor.execute()`` (2.x): the query
 text is encoded and the parameters quoted with ``connection.literal()``, a formatting error is a
