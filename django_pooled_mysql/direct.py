@@ -65,6 +65,11 @@ def execute_directly(connection: Any, query: Any, args: Any) -> tuple[list[Any],
 
             raise ProgrammingError(str(exc)) from exc
     try:
+        # As the driver's cursor does before each execute(): results that code with a raw
+        # cursor on a pinned connection left unread are read and dropped (no round trip when
+        # there are none).
+        while connection.next_result() == 0:
+            connection.discard_result()
         connection.query(query)
         first = _read_result(connection)
         lastrowid = connection.insert_id()

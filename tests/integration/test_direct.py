@@ -110,3 +110,34 @@ def test_a_custom_cursor_class_goes_through_the_driver(scratch: Scratch) -> None
         assert not can_execute_directly(conn)
     finally:
         conn.close()
+
+
+def _after_unread_raw_results(db: Any) -> tuple[str, Any]:
+    # Code with a raw driver cursor that reads the first of two result sets and never closes
+    # it; the next Django statement on that connection must still work (the driver's cursor
+    # drains such results first).
+    try:
+        db.ensure_connection()
+        conn = db.connection
+        # This ENGINE's cursor() is its own; the driver's is reached as a raw attribute (which
+        # pins the connection for the rest of the request).
+        left_open = (conn.__getattr__("cursor") if db.pooled else conn.cursor)()
+        left_open.execute("SELECT 1; SELECT 2")
+        assert left_open.fetchall() == ((1,),)
+        with db.cursor() as cursor:
+            cursor.execute("SELECT 3")
+            return "result", cursor.fetchall()
+    except Exception as exc:
+        return "error", type(exc).__name__
+    finally:
+        db.close()
+
+
+def test_results_left_unread_on_the_raw_connection_are_drained_as_on_stock(
+    scratch: Scratch,
+) -> None:
+    pooled = _after_unread_raw_results(scratch.wrapper({"pool_size": 1, "max_overflow": 0}))
+    stock = _after_unread_raw_results(scratch.wrapper(False, alias="scratch_stock"))
+    assert pooled == stock
+    if DRIVER == "mysqlclient":
+        assert pooled == ("result", ((3,),))
