@@ -25,7 +25,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
@@ -543,23 +543,28 @@ class Outcome:
 def load_results(path: Path) -> dict[str, Outcome]:
     """Test id -> worst outcome, from the JSON lines the recording runner wrote."""
     results: dict[str, Outcome] = {}
+    for record in _records(path):
+        test_id, outcome = record["id"], record["outcome"]
+        detail = record.get("detail", "")
+        if record.get("subtest"):
+            detail = "subtest %s\n%s" % (record["subtest"], detail)
+        known = results.get(test_id)
+        if known is None or SEVERITY.index(outcome) < SEVERITY.index(known.outcome):
+            results[test_id] = Outcome(outcome, detail)
+    return results
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON lines the recording runner wrote (none if the file is missing)."""
     if not path.is_file():
-        return results
+        return
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             try:
-                record = json.loads(line)
+                yield json.loads(line)
             except json.JSONDecodeError:
                 # The last line of a killed run may be cut short.
                 continue
-            test_id, outcome = record["id"], record["outcome"]
-            detail = record.get("detail", "")
-            if record.get("subtest"):
-                detail = "subtest %s\n%s" % (record["subtest"], detail)
-            known = results.get(test_id)
-            if known is None or SEVERITY.index(outcome) < SEVERITY.index(known.outcome):
-                results[test_id] = Outcome(outcome, detail)
-    return results
 
 
 def contradictions(path: Path) -> list[str]:
@@ -571,15 +576,9 @@ def contradictions(path: Path) -> list[str]:
     runner's event stream attributed outcomes to the wrong tests, as under Python 3.12.1.
     """
     seen: dict[str, list[str]] = {}
-    if path.is_file():
-        with path.open(encoding="utf-8") as lines:
-            for line in lines:
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if not record.get("subtest"):
-                    seen.setdefault(record["id"], []).append(record["outcome"])
+    for record in _records(path):
+        if not record.get("subtest"):
+            seen.setdefault(record["id"], []).append(record["outcome"])
     final = ("ok", "skip", "xfail", "xpass")
     return sorted(
         test_id
