@@ -272,7 +272,6 @@ class ConnectionPool:
         # checkout()'s shortcut applies to the default health checks; other settings take the
         # full path through _healthy_connection().
         self._quick_checkout = options.pre_ping and options.recycle is None
-        self._ping_after = options.ping_after
         event.listen(self._queue, "close", self._on_close)
         event.listen(self._queue, "invalidate", self._on_invalidate)
 
@@ -334,7 +333,7 @@ class ConnectionPool:
                     and probe is not None
                     and "fresh" not in info
                     and not probe.poll(0)
-                    and time.monotonic() - info.get("idle_since", 0.0) <= self._ping_after
+                    and time.monotonic() - info.get("idle_since", 0.0) <= self.options.ping_after
                 ):
                     return record, connection
                 return record, self._checked_connection(record)

@@ -68,7 +68,7 @@ def _classify_one(statement: str) -> str | None:
 # Django sends the same few hundred statement texts over and over (parameters travel apart), so
 # their verdicts are remembered. Bounded: a workload of ever-new texts (values inlined into the
 # SQL) just refills it; long texts (bulk inserts) are classified each time and never held.
-_verdicts: dict[Any, str | None] = {}
+_verdicts: dict[str, str | None] = {}
 _VERDICTS_MAX = 2048
 _CACHED_TEXT_MAX = 2000
 _UNKNOWN: Any = object()

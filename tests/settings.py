@@ -51,15 +51,9 @@ def admin_connect() -> Any:
 
 
 def pooled_database(name: str, pool: Any, **extra: Any) -> dict[str, Any]:
-    """A DATABASES entry with this ENGINE on the test server, for scripts that configure Django
-    themselves (benchmarks, child processes)."""
-    return {
-        "ENGINE": "django_pooled_mysql",
-        "NAME": name,
-        **SERVER,
-        **extra,
-        "OPTIONS": {"pool": pool},
-    }
+    """database() with this ENGINE and only the given pool options, for scripts that configure
+    Django themselves (benchmarks, child processes)."""
+    return database(name, ENGINE="django_pooled_mysql", OPTIONS={"pool": pool}, **extra)
 
 
 def database(name: str, **extra: object) -> dict[str, object]:
