@@ -71,12 +71,12 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     tick = gevent.spawn(ticker)
     pool_object = connection.get_pool()
     started = time.perf_counter()
-    leases = [pool_object.acquire() for _ in range(20)]
+    records = [pool_object.checkout()[0] for _ in range(20)]
     connect_ms = (time.perf_counter() - started) / 20 * 1000
     stop.set()
     tick.join()
-    for lease in leases:
-        pool_object.release(lease)
+    for record in records:
+        pool_object.checkin(record)
 
     in_greenlets(100, lambda i: run("SELECT SLEEP(0.001)"))  # warm-up
     sleep_wall = in_greenlets(100, lambda i: run("SELECT SLEEP(0.05)"))

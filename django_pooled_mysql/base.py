@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import weakref
 from functools import partial
 from typing import Any
 
@@ -16,6 +17,7 @@ from . import pool as pool_registry
 from .connection import PooledConnection
 from .creation import DatabaseCreation
 from .options import PoolOptions, check_conn_max_age, parse_pool_option
+from .ownership import current_owner
 from .pool import ConnectionPool
 
 Database = mysql_base.Database
@@ -98,6 +100,11 @@ def _fingerprint(params: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(items)
 
 
+def _is_shared(wrapper: weakref.ref[Any]) -> bool:
+    django_connection = wrapper()
+    return django_connection is not None and django_connection.allow_thread_sharing
+
+
 def _pool_name(alias: str, params: dict[str, Any]) -> str:
     where = params.get("unix_socket") or "%s:%s" % (
         params.get("host", "localhost"),
@@ -121,6 +128,10 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             self.pool_options = parse_pool_option(alias, options.get("pool", True))
         if self.pool_options is not None:
             check_conn_max_age(alias, settings_dict.get("CONN_MAX_AGE", 0))
+            # Django keeps this object in the creating thread's (greenlet's) local storage: a
+            # lease it pins is recovered when that thread ends (ownership.py). A weak reference,
+            # so that this object, which lives on in reference cycles, does not keep it.
+            self._pool_owner = weakref.ref(current_owner())
 
     @property
     def pooled(self) -> bool:
@@ -172,9 +183,14 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             # A pool that never connected: connect now, so that wrong credentials or an
             # unreachable server fail in connect() as with the stock backend, rather than
             # leaving a Django connection bound to parameters that cannot work.
-            pool.release(pool.acquire())
+            pool.touch()
+        wrapper = weakref.ref(self)
         # The parameters are fixed for this connection's life, as for a stock connection.
-        return PooledConnection(partial(self.get_pool, conn_params))
+        return PooledConnection(
+            partial(self.get_pool, conn_params),
+            self._pool_owner,
+            lambda: _is_shared(wrapper),
+        )
 
     def init_connection_state(self) -> None:
         """Per-connection SET statements run once per physical connection, in the pool."""
@@ -198,7 +214,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         if not pool.facts:
             with self.wrap_database_errors:
                 # The first physical connection of a pool reads the facts.
-                pool.release(pool.acquire())
+                pool.touch()
         return pool.facts
 
     # -- pool management --------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from .direct import can_execute_directly, execute_directly
+from .direct import can_execute_directly, execute_directly, statement_status
 
 if TYPE_CHECKING:
     from .connection import PooledConnection
@@ -14,13 +14,21 @@ if TYPE_CHECKING:
 ResultSet = tuple[Any, Sequence[Any], int]
 
 # Everything Django may ask of a cursor after execute(), read before the lease ended:
-# (result sets, lastrowid, the executed query text, the driver method's return value).
-# A plain tuple, as it is built once per statement on the hot path.
-StatementResult = tuple[list[ResultSet], Any, Any, Any]
+# (result sets, lastrowid, the executed query text, the driver method's return value, the
+# warning count and info string of the last statement, the error of a later statement of a
+# multi-statement text that nextset() raises, as the driver does). lastrowid is None when the
+# first result is a result set (it has no insert id of its own). A plain tuple, as it is built
+# once per statement on the hot path.
+StatementResult = tuple[list[ResultSet], Any, Any, Any, int, Any, "BaseException | None"]
 LASTROWID: Final = 1
+WARNINGS: Final = 4
+INFO: Final = 5
+PENDING_ERROR: Final = 6
 
 
-def run_statement(connection: Any, method: str, query: Any, args: Any) -> StatementResult:
+def run_statement(
+    connection: Any, method: str, query: Any, args: Any, cursorclass: Any = None
+) -> StatementResult:
     """Run one execute/executemany/callproc on a driver cursor and detach its results.
 
     Every result set is read before returning, so that nothing of the statement is left on the
@@ -28,14 +36,16 @@ def run_statement(connection: Any, method: str, query: Any, args: Any) -> Statem
     makes the driver read and discard whatever the server still sends. A plain execute() on
     mysqlclient skips the cursor object (direct.py).
     """
-    if method == "execute" and can_execute_directly(connection):
+    if method == "execute" and cursorclass is None and can_execute_directly(connection):
         return execute_directly(connection, query, args)
-    return run_with_driver_cursor(connection, method, query, args)
+    return run_with_driver_cursor(connection, method, query, args, cursorclass)
 
 
-def run_with_driver_cursor(connection: Any, method: str, query: Any, args: Any) -> StatementResult:
-    """run_statement() through a driver cursor (any driver, any method)."""
-    cursor = connection.cursor()
+def run_with_driver_cursor(
+    connection: Any, method: str, query: Any, args: Any, cursorclass: Any = None
+) -> StatementResult:
+    """run_statement() through a driver cursor (any driver, any method, any cursor class)."""
+    cursor = connection.cursor() if cursorclass is None else connection.cursor(cursorclass)
     try:
         if method == "execute":
             return_value = cursor.execute(query, args)
@@ -46,18 +56,35 @@ def run_with_driver_cursor(connection: Any, method: str, query: Any, args: Any) 
         # iterator never executed at all, and fetchall() would raise there.
         rows = cursor.fetchall() if description is not None else ()
         sets = [(description, rows, cursor.rowcount)]
-        lastrowid = cursor.lastrowid
+        lastrowid = cursor.lastrowid if description is None else None
         executed = cursor._executed
-        while cursor.nextset():
-            description = cursor.description
-            rows = cursor.fetchall() if description is not None else ()
-            sets.append((description, rows, cursor.rowcount))
+        pending = None
+        try:
+            while cursor.nextset():
+                description = cursor.description
+                rows = cursor.fetchall() if description is not None else ()
+                sets.append((description, rows, cursor.rowcount))
+        except Exception as exc:
+            # A later statement of a multi-statement text failed: the driver raises it from
+            # nextset(), after the earlier results; so does PooledCursor.nextset().
+            pending = exc
+            _close_quietly(cursor)
+        warnings, info = statement_status(connection)
     except BaseException:
         _close_quietly(cursor)
         raise
     # nextset() returned None: the driver has read the last result set, so the cursor has
     # nothing left to drain and is dropped without close() (which would only ask again).
-    return sets, lastrowid, executed, return_value
+    return sets, lastrowid, executed, return_value, warnings, info, pending
+
+
+def is_unbuffered(cursorclass: Any) -> bool:
+    """Whether a driver cursor class streams rows from the server (SSCursor and subclasses)."""
+    from MySQLdb import cursors
+
+    # mysqlclient's mix-in, or PyMySQL's SSCursor (PyMySQL installed as MySQLdb).
+    streaming = getattr(cursors, "CursorUseResultMixIn", None) or cursors.SSCursor
+    return isinstance(cursorclass, type) and issubclass(cursorclass, streaming)
 
 
 def _close_quietly(cursor: Any) -> None:
@@ -77,14 +104,18 @@ class PooledCursor:
     description: Any = None
     rowcount = -1
     lastrowid: Any = None
+    warning_count = 0
     _executed: Any = None
     _rows: Sequence[Any] = ()
     _position = 0
     _more_sets: Sequence[ResultSet] = ()
+    _pending: BaseException | None = None
     _closed = False
 
-    def __init__(self, connection: PooledConnection) -> None:
+    def __init__(self, connection: PooledConnection, cursorclass: Any = None) -> None:
         self.connection = connection
+        # A driver cursor class whose rows (dicts, ...) this cursor serves; None: the default.
+        self._cursorclass = cursorclass
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -92,7 +123,7 @@ class PooledCursor:
         """Run one statement; its rows are buffered on this cursor."""
         if self._closed:
             self._refuse_closed()
-        return self._load(self.connection.run_statement("execute", query, args))
+        return self._load(self.connection.run_statement("execute", query, args, self._cursorclass))
 
     def executemany(self, query: Any, args: Any) -> Any:
         """Run one statement for each parameter set (the driver batches INSERTs)."""
@@ -108,7 +139,7 @@ class PooledCursor:
     def _run(self, method: str, query: Any, args: Any) -> StatementResult:
         if self._closed:
             self._refuse_closed()
-        return self.connection.run_statement(method, query, args)
+        return self.connection.run_statement(method, query, args, self._cursorclass)
 
     @staticmethod
     def _refuse_closed() -> None:
@@ -117,8 +148,10 @@ class PooledCursor:
         raise ProgrammingError("Cursor is closed.")
 
     def _load(self, result: StatementResult) -> Any:
-        sets, self.lastrowid, self._executed, return_value = result
+        sets, lastrowid, self._executed, return_value, self.warning_count, _, self._pending = result
         self.description, self._rows, self.rowcount = sets[0]
+        # After a result set the driver reports the connection's previous insert id (or None).
+        self.lastrowid = lastrowid if lastrowid is not None else self.connection._select_lastrowid
         self._position = 0
         self._more_sets = sets[1:] if len(sets) > 1 else ()
         return return_value
@@ -129,6 +162,11 @@ class PooledCursor:
         """Move to the next buffered result set; None when there is none."""
         sets = self._more_sets
         if not sets:
+            pending = self._pending
+            if pending is not None:
+                self._pending = None
+                self._rows = ()
+                raise pending
             return None
         self.description, self._rows, self.rowcount = sets[0]
         self._more_sets = sets[1:]
@@ -190,3 +228,133 @@ class PooledCursor:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class StreamingCursor:
+    """A server-side driver cursor (``SSCursor`` and the like) on a pinned connection.
+
+    Rows stream from the server as they are fetched, so the connection cannot go back to the pool
+    before the last row (of the last result set) is read or the cursor is closed: until then it
+    is pinned to the Django connection, and a statement run meanwhile on the same Django
+    connection meets the unread rows, as with the driver ("Commands out of sync").
+    """
+
+    arraysize = 1
+    _driver: Any = None
+
+    def __init__(self, connection: PooledConnection, cursorclass: Any) -> None:
+        self.connection = connection
+        self._cursorclass = cursorclass
+
+    def execute(self, query: Any, args: Any = None) -> Any:
+        """Start streaming one statement's rows."""
+        self._finish()
+        pooled = self.connection
+        if pooled.closed:
+            from MySQLdb import InterfaceError
+
+            raise InterfaceError(0, "The connection is closed.")
+        pooled.note_session_effect(query)
+        pooled.hold("server-side cursor")
+        try:
+            lease = pooled._lease
+            assert lease is not None
+            self._driver = lease.connection.cursor(self._cursorclass)
+            self._driver.arraysize = self.arraysize
+            result = self._call("execute", query, args)
+        except BaseException:
+            self._finish()
+            raise
+        if self._driver is not None and self._driver.description is None:
+            self._end_if_done()
+        return result
+
+    def _call(self, name: str, *args: Any) -> Any:
+        driver = self._driver
+        if driver is None:
+            return None
+        pooled = self.connection
+        lease = pooled._pinned_lease()
+        if lease is None:
+            self._driver = None
+            from MySQLdb import InterfaceError
+
+            raise InterfaceError(0, "The connection of this server-side cursor is gone.")
+        return pooled._on_pinned(lease, lambda conn: getattr(driver, name)(*args))
+
+    def _end_if_done(self) -> None:
+        # The stream is over when the current result set is read and no other one follows.
+        pooled_lease = self.connection._lease
+        conn = pooled_lease.connection if pooled_lease is not None else None
+        if conn is None or not _more_results(conn):
+            self._finish()
+
+    def _finish(self) -> None:
+        driver, self._driver = self._driver, None
+        if driver is None:
+            return
+        try:
+            driver.close()
+        finally:
+            self.connection.unhold()
+
+    def fetchone(self) -> Any:
+        """The next row from the server, or None."""
+        row = self._call("fetchone")
+        if row is None:
+            self._end_if_done()
+        return row
+
+    def fetchmany(self, size: int | None = None) -> Any:
+        """Up to size (default arraysize) next rows."""
+        rows = self._call("fetchmany", self.arraysize if size is None else size)
+        if not rows:
+            self._end_if_done()
+        return rows if rows is not None else ()
+
+    def fetchall(self) -> Any:
+        """All remaining rows of the current result set."""
+        rows = self._call("fetchall")
+        self._end_if_done()
+        return rows if rows is not None else ()
+
+    def nextset(self) -> Any:
+        """Move to the next result set; None (and the connection goes back) when there is none."""
+        more = self._call("nextset")
+        if not more:
+            self._finish()
+        return more
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchone, None)
+
+    def close(self) -> None:
+        """Read and drop what is left of the stream; the pin ends."""
+        self._finish()
+
+    def __getattr__(self, name: str) -> Any:
+        # description, rowcount, lastrowid, rownumber, ... of the driver cursor while it streams.
+        driver = self.__dict__.get("_driver")
+        if driver is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(driver, name)
+
+    def setinputsizes(self, *args: Any) -> None:
+        """Does nothing, as the DB-API allows."""
+
+    def setoutputsizes(self, *args: Any) -> None:
+        """Does nothing, as the DB-API allows."""
+
+    def __enter__(self) -> StreamingCursor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _more_results(conn: Any) -> bool:
+    more = getattr(conn, "more_results", None)  # mysqlclient
+    if more is not None:
+        return bool(more())
+    result = getattr(conn, "_result", None)  # PyMySQL keeps the streaming result here
+    return bool(result is not None and result.has_next)

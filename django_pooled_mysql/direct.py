@@ -45,8 +45,8 @@ def can_execute_directly(connection: Any) -> bool:
     return bool(types) and isinstance(connection, types[0]) and connection.cursorclass is types[1]
 
 
-def execute_directly(connection: Any, query: Any, args: Any) -> tuple[list[Any], Any, Any, Any]:
-    """Run one statement; return (result sets, lastrowid, the executed bytes, rowcount)."""
+def execute_directly(connection: Any, query: Any, args: Any) -> tuple[Any, ...]:
+    """Run one statement; return a StatementResult (cursor.py) with the executed bytes."""
     if isinstance(query, str):
         query = query.encode(connection.encoding)
     if args is not None:
@@ -72,14 +72,36 @@ def execute_directly(connection: Any, query: Any, args: Any) -> tuple[list[Any],
             connection.discard_result()
         connection.query(query)
         first = _read_result(connection)
-        lastrowid = connection.insert_id()
+        # A result set has no insert id of its own: the driver would report the connection's
+        # previous one, which here may be another user's.
+        lastrowid = connection.insert_id() if first[0] is None else None
         sets = [first]
-        while connection.next_result() == 0:
-            sets.append(_read_result(connection))
+        pending = None
+        try:
+            while connection.next_result() == 0:
+                sets.append(_read_result(connection))
+        except Exception as exc:
+            # A later statement failed: the driver's cursor returns the earlier results and
+            # raises this from nextset(); PooledCursor.nextset() does the same.
+            pending = exc
+            _discard_quietly(connection)
+        warnings = connection.warning_count()
+        info = connection.info()
     except BaseException:
         _discard_quietly(connection)
         raise
-    return sets, lastrowid, query, first[2]
+    return sets, lastrowid, query, first[2], warnings, info, pending
+
+
+def statement_status(connection: Any) -> tuple[int, Any]:
+    """(warning count, info string) of the statement that just ran on connection."""
+    warning_count = getattr(connection, "warning_count", None)
+    if warning_count is not None:  # mysqlclient
+        return warning_count(), connection.info()
+    result = getattr(connection, "_result", None)  # PyMySQL keeps its last result here
+    if result is None:
+        return 0, None
+    return result.warning_count or 0, result.message or None
 
 
 def _read_result(connection: Any) -> tuple[Any, Any, int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import itertools
 import logging
 import os
 import threading
@@ -21,6 +22,7 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import event
@@ -28,6 +30,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import queue as sa_queue
 
+from . import housekeeping
 from .disconnect import error_code, idle_probe, peer_has_spoken
 from .options import PoolOptions
 
@@ -47,23 +50,43 @@ Connector = Callable[[], Any]
 
 
 class Lease:
-    """One physical connection held by one holder until release() or invalidate()."""
+    """One physical connection pinned to one holder until release(), reset() or invalidate().
 
-    __slots__ = ("__weakref__", "connection", "pool", "record", "stack", "taken_at", "warned")
+    While pinned, the pool keeps the lease in its table of pinned leases, and the lease keeps weak
+    references to its holder (the Django connection's PooledConnection) and to its owner's token
+    (ownership.py). If either goes away while the lease is still pinned, the pool recovers the
+    connection (see ConnectionPool.pin()).
+    """
 
-    def __init__(self, pool: ConnectionPool, record: Any, connection: Any) -> None:
+    __slots__ = (
+        "connection",
+        "pool",
+        "reason",
+        "record",
+        "serial",
+        "stack",
+        "taken_at",
+        "warned",
+        "watchers",
+    )
+
+    def __init__(self, pool: ConnectionPool, record: Any, connection: Any, reason: str) -> None:
         self.pool = pool
         self.record = record
-        # Set to None on release: any later use fails loudly instead of touching a connection
-        # that someone else may hold by then.
+        # Set to None when the lease ends: any later use fails loudly instead of touching a
+        # connection that someone else may hold by then.
         self.connection: Any = connection
+        # Why it is pinned (transaction, session state, pinned(), ...), for logs.
+        self.reason = reason
+        self.serial = 0
         self.taken_at = time.monotonic()
-        # Where a long-held (pinned) lease was taken, when leak warnings are on.
+        # Where the lease was taken, when leak warnings are on.
         self.stack: str | None = None
         self.warned = False
+        self.watchers: tuple[weakref.ref[Any], ...] | None = None
 
     def __repr__(self) -> str:
-        state = "released" if self.connection is None else "held"
+        state = "ended" if self.connection is None else "pinned (%s)" % self.reason
         return "<Lease %s on pool %s>" % (state, self.pool.name)
 
 
@@ -225,6 +248,10 @@ class ConnectionPool:
         self.inherited = False
         # Server facts (version, sql_mode, ...) cached once per pool by whoever connects.
         self.facts: dict[str, Any] = {}
+        # The driver's connection class and the names its connections have (the raw-connection
+        # interface answers AttributeError for others, as the driver would).
+        self.connection_class: type = type(None)
+        self.connection_attributes: frozenset[str] = frozenset()
         self._connect = connect
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(
@@ -239,13 +266,17 @@ class ConnectionPool:
                 "resets",
                 "server_refusals",
                 "leak_warnings",
+                "abandoned",
             ),
             0,
         )
         # File descriptors of this pool's open sockets, for fork(): see _forget_pools_in_child.
         self._fds: set[int] = set()
-        self._pinned: weakref.WeakSet[Lease] = weakref.WeakSet()
-        self._watchdog_stop = threading.Event()
+        # Pinned leases by serial number. Ending a lease pops it here first, so that of two
+        # parties ending the same lease (its holder and the recovery of an abandoned one) only
+        # one gives the connection back.
+        self._pinned: dict[int, Lease] = {}
+        self._serials = itertools.count(1)
         # While the server refuses connections, one caller at a time tries to connect; the
         # others wait for a connection to come back instead of adding to the refusals.
         self._connect_probe = threading.Lock()
@@ -254,7 +285,6 @@ class ConnectionPool:
         self._last_refusal: Exception | None = None
         self._probe_backoff = 0.01
         self._next_probe_at = 0.0
-        self._watchdog: threading.Thread | None = None
         self._wait_seconds = 0.0
         self._queue = _LeaseQueuePool(
             self._create,  # type: ignore[arg-type]
@@ -282,6 +312,9 @@ class ConnectionPool:
 
     def _create(self, record: Any) -> Any:
         conn = self._connect()
+        if not self.connection_attributes:
+            self.connection_class = type(conn)
+            self.connection_attributes = frozenset(dir(conn))
         probe, fd = idle_probe(conn)
         record.info["probe"] = probe
         record.info["fd"] = fd
@@ -309,10 +342,33 @@ class ConnectionPool:
 
     # -- checkout / checkin -------------------------------------------------------------------
 
-    def acquire(self) -> Lease:
-        """Check a healthy connection out for a holder that keeps it across calls (a pin)."""
+    def pin(self, holder: object, owner: object | None, reason: str) -> Lease:
+        """Check a connection out for a holder that keeps it across calls (a pinned lease).
+
+        The lease is recovered if it is still pinned when its holder is garbage-collected or its
+        owner's token goes (the thread or greenlet that owns the Django connection ended): the
+        connection is then closed, so that the server rolls back an open transaction and
+        releases named and table locks, and its place goes back to the pool.
+        """
         record, connection = self.checkout()
-        return Lease(self, record, connection)
+        lease = Lease(self, record, connection, reason)
+        serial = lease.serial = next(self._serials)
+        watchers = [weakref.ref(holder, partial(self._on_gone, serial, "holder"))]
+        if owner is not None:
+            watchers.append(weakref.ref(owner, partial(self._on_gone, serial, "owner")))
+        lease.watchers = tuple(watchers)
+        self._pinned[serial] = lease
+        # Recovery runs in the housekeeper: make sure it runs before anything can be abandoned.
+        keeper = housekeeping.housekeeper()
+        limit = self.options.leak_warning_after
+        if limit is not None:
+            lease.stack = "".join(traceback.format_stack(limit=25)[:-2])
+            keeper.every(("leaks", id(self)), min(limit / 2, 5.0), self._warn_of_leaks)
+        return lease
+
+    def touch(self) -> None:
+        """Check a connection out and straight back in (connects the pool's first connection)."""
+        self.checkin(self.checkout()[0])
 
     def checkout(self) -> tuple[Any, Any]:
         """Check a healthy connection out: ``(record, connection)``, for checkin() or discard().
@@ -476,10 +532,18 @@ class ConnectionPool:
             info.pop("fresh", None)
         return connection
 
+    def _end(self, lease: Lease) -> bool:
+        """Mark a pinned lease ended; False if it had already ended (e.g. it was recovered)."""
+        if self._pinned.pop(lease.serial, None) is None:
+            return False
+        lease.connection = None
+        lease.watchers = None
+        return True
+
     def release(self, lease: Lease) -> None:
         """Check a pinned connection back in (see checkin())."""
-        lease.connection = None
-        self.checkin(lease.record)
+        if self._end(lease):
+            self.checkin(lease.record)
 
     def checkin(self, record: Any) -> None:
         """Check a clean connection back in (autocommit on, no transaction, no session state)."""
@@ -506,12 +570,13 @@ class ConnectionPool:
         that covers every kind of session state for both drivers (PyMySQL has no
         COM_CHANGE_USER), and its cost falls only on requests that created session state.
         """
-        record = lease.record
-        lease.connection = None
-        if self.inherited:
+        if not self._end(lease) or self.inherited:
             return
         self._count("resets")
         logger.debug("pool %s: reset connection after session state (%s)", self.name, reason)
+        self._close_and_return(lease.record)
+
+    def _close_and_return(self, record: Any) -> None:
         try:
             record.close()
         finally:
@@ -520,8 +585,42 @@ class ConnectionPool:
 
     def invalidate(self, lease: Lease, exc: BaseException | None = None) -> None:
         """Close a pinned connection that broke (see discard())."""
-        lease.connection = None
-        self.discard(lease.record, exc)
+        if self._end(lease):
+            self.discard(lease.record, exc)
+
+    # -- abandoned leases -----------------------------------------------------------------------
+
+    def _on_gone(self, serial: int, which: str, _ref: object) -> None:
+        # A weakref callback: may run in a dying thread, in the gevent hub or inside a garbage
+        # collection, so it only hands the work to the housekeeper.
+        if serial in self._pinned and not self.inherited:
+            housekeeping.submit(partial(self._recover, serial, which))
+
+    def _recover(self, serial: int, which: str) -> None:
+        """Close a pinned connection whose holder or owner is gone and give its place back."""
+        lease = self._pinned.get(serial)
+        if lease is None or lease.watchers is None:
+            return
+        holder = lease.watchers[0]()
+        if which == "owner" and holder is not None and getattr(holder, "shared", False):
+            # The owning thread ended but the Django connection is shared with other threads
+            # (inc_thread_sharing(), e.g. LiveServerTestCase): it is still in use.
+            return
+        reason = lease.reason
+        if not self._end(lease):
+            return
+        self._count("abandoned")
+        logger.warning(
+            "pool %s: recovered a connection abandoned while pinned (%s): %s without closing "
+            "its Django connection. The connection was closed (an open transaction rolls back, "
+            "locks are released) and its place returned to the pool.%s",
+            self.name,
+            reason,
+            "its thread or greenlet ended" if which == "owner" else "it was garbage-collected",
+            " Taken at:\n%s" % lease.stack if lease.stack else "",
+        )
+        if not self.inherited:
+            self._close_and_return(lease.record)
 
     def discard(self, record: Any, exc: BaseException | None = None) -> None:
         """Close a broken or dirty connection and give its place back to the pool."""
@@ -586,37 +685,25 @@ class ConnectionPool:
 
     # -- leak warnings --------------------------------------------------------------------------
 
-    def watch(self, lease: Lease) -> None:
-        """Warn (once) if this pinned lease is still held after ``leak_warning_after`` seconds."""
-        if self.options.leak_warning_after is None:
-            return
-        lease.stack = "".join(traceback.format_stack(limit=25)[:-2])
-        self._pinned.add(lease)
-        if self._watchdog is None:
-            self._watchdog = threading.Thread(
-                target=self._watch_leases, name="pooled-mysql-leak-watch", daemon=True
-            )
-            self._watchdog.start()
-
-    def _watch_leases(self) -> None:
+    def _warn_of_leaks(self) -> bool:
+        """Warn once for each lease pinned longer than ``leak_warning_after`` (a periodic job)."""
         limit = self.options.leak_warning_after
-        assert limit is not None
-        while not self._watchdog_stop.wait(min(limit / 2, 5.0)):
-            now = time.monotonic()
-            for lease in list(self._pinned):
-                if lease.connection is None:
-                    self._pinned.discard(lease)
-                elif not lease.warned and now - lease.taken_at > limit:
-                    lease.warned = True
-                    self._count("leak_warnings")
-                    logger.warning(
-                        "pool %s: a connection has been held for %.0f s (leak_warning_after=%s): "
-                        "an open transaction or a session pin that never ended? Taken at:\n%s",
-                        self.name,
-                        now - lease.taken_at,
-                        limit,
-                        lease.stack,
-                    )
+        if self.closed or limit is None:
+            return False
+        now = time.monotonic()
+        for lease in list(self._pinned.values()):
+            if not lease.warned and now - lease.taken_at > limit:
+                lease.warned = True
+                self._count("leak_warnings")
+                logger.warning(
+                    "pool %s: a connection has been held for %.0f s (leak_warning_after=%s): "
+                    "an open transaction or a session pin that never ended? Taken at:\n%s",
+                    self.name,
+                    now - lease.taken_at,
+                    limit,
+                    lease.stack,
+                )
+        return True
 
     def exhausted_message(self) -> str:
         """Why a checkout timed out, with the numbers and the settings to change."""
@@ -641,7 +728,6 @@ class ConnectionPool:
     def close(self) -> None:
         """Close idle connections now and checked-out ones when they come back."""
         self.closed = True
-        self._watchdog_stop.set()
         self._queue.dispose()
         # Callers waiting for a connection get PoolClosed now rather than PoolTimeout later.
         self._idle.release_waiters()

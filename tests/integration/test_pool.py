@@ -209,9 +209,9 @@ def test_statement_that_never_reached_the_server_is_retried_once(scratch: Scratc
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0, "pre_ping": False})
     first = connection_id(db)
     pool = db.get_pool()
-    lease = pool.acquire()
-    lease.connection.close()
-    pool.release(lease)
+    record, physical = pool.checkout()
+    physical.close()
+    pool.checkin(record)
     with db.cursor() as cursor:
         cursor.execute("INSERT INTO testapp_author (name, age) VALUES ('once', 1)")
     assert scalar(db, "SELECT COUNT(*) FROM testapp_author") == 1
@@ -291,6 +291,7 @@ def test_pool_stats_has_the_documented_keys() -> None:
         "resets",
         "server_refusals",
         "leak_warnings",
+        "abandoned",
     }
     assert stats["open"] >= 1 and stats["in_use"] == 0
 

@@ -195,8 +195,12 @@ def test_raw_connection_use_pins_but_escaping_does_not(scratch: Scratch) -> None
     db.ensure_connection()
     quoted = db.connection.escape("it's", db.connection.encoders)
     assert (quoted.decode() if isinstance(quoted, bytes) else quoted) == "'it\\'s'"
-    assert db.pool_stats()["in_use"] == 0
+    # The same on every pooled connection: answered without a pin.
     assert db.connection.get_server_info()
+    assert db.connection.character_set_name()
+    assert db.pool_stats()["in_use"] == 0
+    # The server session's own identity: the caller keeps that session.
+    assert db.connection.thread_id() == one(db, "SELECT CONNECTION_ID()")
     assert db.pool_stats()["in_use"] == 1
     db.close()
     assert db.pool_stats()["in_use"] == 0

@@ -223,7 +223,7 @@ def test_closing_a_pool_fails_its_waiting_callers_at_once() -> None:
     options = parse_pool_option("x", {"pool_size": 1, "max_overflow": 0, "timeout": 60})
     assert options is not None
     pool = pool_module.ConnectionPool("fake", _FakeConnection, options)
-    held = pool.acquire()
+    held, _ = pool.checkout()
     outcome: list[BaseException] = []
 
     def wait() -> None:
@@ -239,4 +239,4 @@ def test_closing_a_pool_fails_its_waiting_callers_at_once() -> None:
     thread.join(10)  # without the release, the caller waits its 60 s timeout
     assert not thread.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], PoolClosed)
-    pool.release(held)
+    pool.checkin(held)
