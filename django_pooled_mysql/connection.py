@@ -79,6 +79,7 @@ class PooledConnection:
         # The previous statement's result (its status answers affected_rows(), insert_id(), ...)
         # and the insert id of the previous statement that had one (an OK packet).
         self._last: StatementResult | None = None
+        self._results_released = False
         self._ok_insert_id = 0
         # cursor.lastrowid after a result set: mysqlclient reports the connection's previous
         # insert id (here: this Django connection's), PyMySQL None.
@@ -215,7 +216,8 @@ class PooledConnection:
                 restore: Any = (_RESTORE_LAST_INSERT_ID, [self._last_insert_id])
             else:
                 restore = (_CLEAR_STATEMENT_STATE, None)
-            self._on_pinned(lease, lambda conn: run_statement(conn, "execute", restore[0], restore[1]))
+            sql, sql_args = restore
+            self._on_pinned(lease, lambda conn: run_statement(conn, "execute", sql, sql_args))
         self._pin(reason)
         return self._run_on_lease(lease, method, query, args, cursorclass)
 
@@ -256,9 +258,19 @@ class PooledConnection:
         self._note(result)
         return result
 
+    def results_released(self, result: StatementResult) -> None:
+        """The cursor holding result was closed or read past its last result set.
+
+        mysqlclient's cursor then asks the server for a further result, which resets the
+        connection's affected-row count to -1; affected_rows() reports the same here.
+        """
+        if result is self._last and self._select_lastrowid is not None:
+            self._results_released = True
+
     def _note(self, result: StatementResult) -> None:
         # What the next statement or a raw status call (affected_rows(), ...) may ask about.
         self._last = result
+        self._results_released = False
         lastrowid = result[LASTROWID]
         if lastrowid is not None and result[0][0][0] is None:
             # An OK packet's insert id (a statement with a result set has none of its own).
@@ -469,11 +481,14 @@ class PooledConnection:
         # The previous statement's status, as the driver would report it now.
         last = self._last
         if name == "insert_id":
-            return self._ok_insert_id
+            if self._select_lastrowid is not None or last is None:
+                # mysqlclient: the insert id of the last statement that had one.
+                return self._ok_insert_id
+            return last[LASTROWID]  # PyMySQL: None after a result set
         if last is None:
             return None if name == "info" else 0
         if name == "affected_rows":
-            return last[0][-1][2]
+            return -1 if self._results_released else last[0][-1][2]
         return last[WARNINGS] if name == "warning_count" else last[INFO]
 
     def __getattr__(self, name: str) -> Any:

@@ -110,6 +110,7 @@ class PooledCursor:
     _position = 0
     _more_sets: Sequence[ResultSet] = ()
     _pending: BaseException | None = None
+    _result: StatementResult | None = None
     _closed = False
 
     def __init__(self, connection: PooledConnection, cursorclass: Any = None) -> None:
@@ -148,6 +149,7 @@ class PooledCursor:
         raise ProgrammingError("Cursor is closed.")
 
     def _load(self, result: StatementResult) -> Any:
+        self._result = result
         sets, lastrowid, self._executed, return_value, self.warning_count, _, self._pending = result
         self.description, self._rows, self.rowcount = sets[0]
         # After a result set the driver reports the connection's previous insert id (or None).
@@ -167,6 +169,8 @@ class PooledCursor:
                 self._pending = None
                 self._rows = ()
                 raise pending
+            if self._result is not None:
+                self.connection.results_released(self._result)
             return None
         self.description, self._rows, self.rowcount = sets[0]
         self._more_sets = sets[1:]
@@ -216,6 +220,9 @@ class PooledCursor:
         self._closed = True
         self._rows = ()
         self._more_sets = ()
+        result = self._result
+        if result is not None:
+            self.connection.results_released(result)
 
     def setinputsizes(self, *args: Any) -> None:
         """Does nothing, as the DB-API allows."""

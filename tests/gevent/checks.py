@@ -203,12 +203,65 @@ def connect_cost() -> dict[str, Any]:
     return {"per_connect_ms": elapsed / 10 * 1000, "ticks_during": count[0]}
 
 
+def abandoned() -> dict[str, Any]:
+    # Greenlets that end while pinned, without closing their Django connection (issue 12). The
+    # cyclic garbage collector is off: recovery must not depend on it.
+    import gc
+
+    gc.disable()
+    cap = POOL["pool_size"] + POOL["max_overflow"]
+
+    def pin(i: int) -> None:
+        kind = i % 3
+        if kind == 0:
+            rows("SELECT GET_LOCK(%s, 0)", ["greenlet-%d" % i])
+        elif kind == 1:
+            rows("SET @abandoned = %s", [i])
+        else:
+            connection.set_autocommit(False)
+            rows("INSERT INTO hits (worker) VALUES (%s)", [i])
+
+    peak = [0]
+    stop = gevent.event.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], django_pooled_mysql.pool_stats()["open"])
+            gevent.sleep(0.001)
+
+    sampler = gevent.spawn(sample)
+    for i in range(cap + 3):
+        gevent.spawn(pin, i).join()
+    after = rows("SELECT 1")  # PoolTimeout here before the fix
+    deadline = time.monotonic() + 10
+    while django_pooled_mysql.pool_stats()["abandoned"] < cap + 3 and time.monotonic() < deadline:
+        gevent.sleep(0.01)
+    stop.set()
+    sampler.join()
+    stats = django_pooled_mysql.pool_stats()
+    admin = admin_connect()
+    cursor = admin.cursor()
+    cursor.execute("SELECT IS_FREE_LOCK('greenlet-0'), IS_FREE_LOCK('greenlet-%d')" % (cap,))
+    locks_free = list(cursor.fetchone())
+    admin.close()
+    return {
+        "after": after,
+        "abandoned": stats["abandoned"],
+        "in_use": stats["in_use"],
+        "peak_open": peak[0],
+        "cap": cap,
+        "locks_free": locks_free,
+        "uncommitted": rows("SELECT COUNT(*) FROM hits")[0][0],
+    }
+
+
 def refused_connect() -> dict[str, Any]:
     codes = [error_of(lambda: rows("SELECT 1")) for _ in range(3)]
     return {"codes": codes}
 
 
 SCENARIOS = {
+    "abandoned": abandoned,
     "refused_connect": refused_connect,
     "sleep": sleep,
     "ticks": ticks,

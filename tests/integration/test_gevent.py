@@ -102,3 +102,21 @@ def test_refused_cooperative_connect_raises_quietly(geventdb: Scratch) -> None:
     assert observed["codes"] == [["OperationalError", 1045]] * 3
     # gevent's thread pool prints a traceback for exceptions leaving a task; none may.
     assert "Traceback" not in stderr and "failed with" not in stderr, stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"cooperative": True}, {"cooperative": False}, {"driver": "pymysql"}],
+    ids=["mysqlclient-cooperative", "mysqlclient-blocking", "pymysql"],
+)
+def test_greenlets_that_end_pinned_give_their_connections_back(
+    geventdb: Scratch, spec: dict[str, Any]
+) -> None:
+    pool = {"pool_size": 4, "max_overflow": 2, "timeout": 3}
+    observed = run(geventdb, "abandoned", pool=pool, **spec)
+    cap = observed["cap"]
+    assert observed["after"] == [[1]]
+    assert observed["abandoned"] == cap + 3, observed
+    assert observed["in_use"] == 0 and observed["peak_open"] <= cap, observed
+    assert observed["locks_free"] == [1, 1]
+    assert observed["uncommitted"] == 0
