@@ -79,7 +79,10 @@ class PooledConnection:
         # The previous statement's result (its status answers affected_rows(), insert_id(), ...)
         # and the insert id of the previous statement that had one (an OK packet).
         self._last: StatementResult | None = None
-        self._results_released = False
+        # The result whose cursor was closed or read past its last result set: mysqlclient's
+        # cursor then asks the server for a further result, which resets the connection's
+        # affected-row count to -1; affected_rows() reports the same.
+        self._released: StatementResult | None = None
         self._ok_insert_id = 0
         # cursor.lastrowid after a result set: mysqlclient reports the connection's previous
         # insert id (here: this Django connection's), PyMySQL None.
@@ -255,22 +258,18 @@ class PooledConnection:
                 pool.checkin(record)
             else:
                 self._later_result_failed(pool, record, result[PENDING_ERROR])
-        self._note(result)
+        # _note(), inline on the hot path.
+        self._last = result
+        if result[LASTROWID] is not None:
+            self._note_insert_id(result)
         return result
-
-    def results_released(self, result: StatementResult) -> None:
-        """The cursor holding result was closed or read past its last result set.
-
-        mysqlclient's cursor then asks the server for a further result, which resets the
-        connection's affected-row count to -1; affected_rows() reports the same here.
-        """
-        if result is self._last and self._select_lastrowid is not None:
-            self._results_released = True
 
     def _note(self, result: StatementResult) -> None:
         # What the next statement or a raw status call (affected_rows(), ...) may ask about.
         self._last = result
-        self._results_released = False
+        self._note_insert_id(result)
+
+    def _note_insert_id(self, result: StatementResult) -> None:
         lastrowid = result[LASTROWID]
         if lastrowid is not None and result[0][0][0] is None:
             # An OK packet's insert id (a statement with a result set has none of its own).
@@ -488,7 +487,8 @@ class PooledConnection:
         if last is None:
             return None if name == "info" else 0
         if name == "affected_rows":
-            return -1 if self._results_released else last[0][-1][2]
+            released = last is self._released and self._select_lastrowid is not None
+            return -1 if released else last[0][-1][2]
         return last[WARNINGS] if name == "warning_count" else last[INFO]
 
     def __getattr__(self, name: str) -> Any:

@@ -169,8 +169,7 @@ class PooledCursor:
                 self._pending = None
                 self._rows = ()
                 raise pending
-            if self._result is not None:
-                self.connection.results_released(self._result)
+            self.connection._released = self._result
             return None
         self.description, self._rows, self.rowcount = sets[0]
         self._more_sets = sets[1:]
@@ -220,9 +219,8 @@ class PooledCursor:
         self._closed = True
         self._rows = ()
         self._more_sets = ()
-        result = self._result
-        if result is not None:
-            self.connection.results_released(result)
+        # For the driver's affected_rows() after a close (see PooledConnection._released).
+        self.connection._released = self._result
 
     def setinputsizes(self, *args: Any) -> None:
         """Does nothing, as the DB-API allows."""
