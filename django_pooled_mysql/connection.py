@@ -476,6 +476,24 @@ class PooledConnection:
         """The driver's encoder map (identical on every pooled connection)."""
         return self._with_connection(lambda conn: conn.encoders)
 
+    @encoders.setter
+    def encoders(self, value: Any) -> None:
+        raise AttributeError(
+            "Setting connection.connection.encoders is not supported with a pooled connection; "
+            "pass 'conv' in DATABASES[alias]['OPTIONS'] instead."
+        )
+
+    cursorclass = raw_api.DriverSetting(
+        "Pass the class to connection.connection.cursor(cursorclass), or set 'cursorclass' "
+        "in DATABASES[alias]['OPTIONS']."
+    )
+    converter = raw_api.DriverSetting("Pass 'conv' in DATABASES[alias]['OPTIONS'].")
+    decoders = raw_api.DriverSetting("Pass 'conv' in DATABASES[alias]['OPTIONS'].")
+    encoding = raw_api.DriverSetting(
+        "Set 'charset' in DATABASES[alias]['OPTIONS'] (SET NAMES on one session pins it)."
+    )
+    errorhandler = raw_api.DriverSetting("Handle the errors where the statements are run.")
+
     def _status(self, name: str) -> Any:
         # The previous statement's status, as the driver would report it now.
         last = self._last
@@ -504,7 +522,7 @@ class PooledConnection:
             return lambda: self._status(name)
         if name in raw_api.SAME_ON_EVERY_CONNECTION:
             value = self._with_connection(lambda conn: getattr(conn, name))
-            if not callable(value):
+            if not callable(value) or isinstance(value, type):
                 return value
             # Called on a connection leased for the call: a method bound to this one would
             # outlive its short lease.
@@ -515,7 +533,7 @@ class PooledConnection:
         # own until close(), and reset it afterwards.
         lease = self._pin("raw connection attribute %r" % name)
         value = getattr(lease.connection, name)
-        if not callable(value):
+        if not callable(value) or isinstance(value, type):
             return value
         return lambda *args, **kwargs: self._call_pinned(name, args, kwargs)
 

@@ -78,13 +78,17 @@ def run_with_driver_cursor(
     return sets, lastrowid, executed, return_value, warnings, info, pending
 
 
+# Base classes of the drivers' server-side cursors: mysqlclient's mix-in, PyMySQL's SSCursor.
+_STREAMING_BASES = frozenset({"CursorUseResultMixIn", "SSCursor"})
+
+
 def is_unbuffered(cursorclass: Any) -> bool:
     """Whether a driver cursor class streams rows from the server (SSCursor and subclasses)."""
-    from MySQLdb import cursors
-
-    # mysqlclient's mix-in, or PyMySQL's SSCursor (PyMySQL installed as MySQLdb).
-    streaming = getattr(cursors, "CursorUseResultMixIn", None) or cursors.SSCursor
-    return isinstance(cursorclass, type) and issubclass(cursorclass, streaming)
+    # By name: with PyMySQL installed as MySQLdb, `MySQLdb.cursors` may be a second copy of
+    # pymysql.cursors with classes of its own, so identity checks against one copy can miss.
+    return isinstance(cursorclass, type) and any(
+        base.__name__ in _STREAMING_BASES for base in cursorclass.__mro__
+    )
 
 
 def _close_quietly(cursor: Any) -> None:

@@ -280,3 +280,18 @@ def test_results_before_a_failing_statement_are_returned_and_the_error_comes_at_
     if DRIVER == "mysqlclient":
         assert pooled[0] == ("rows", [(1,)])
         assert pooled[1][0] == "ProgrammingError" and pooled[1][1] == (1146,)
+
+
+def test_setting_a_driver_attribute_is_refused_with_what_to_do_instead(scratch: Scratch) -> None:
+    db = scratch.wrapper(ONE)
+    db.ensure_connection()
+    assert db.connection.cursorclass.__name__ == "Cursor"
+    assert db.pool_stats()["in_use"] == 0  # reading it needs no pin
+    with pytest.raises(AttributeError, match="OPTIONS"):
+        db.connection.cursorclass = MySQLdb.cursors.DictCursor
+    with pytest.raises(AttributeError, match="conv"):
+        db.connection.encoders = {}
+    # Nothing changed: the next cursor still gives tuples.
+    with db.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
