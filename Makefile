@@ -1,6 +1,6 @@
 # Every target prepares what it needs: a fresh Debian/Ubuntu machine only needs `make test`.
 PY := .venv/bin/python
-RUN_DB := $(PY) scripts/mariadb_server.py run --
+RUN_DB := $(PY) -m tests.support.mariadb_server run --
 
 .PHONY: test test-fast lint demo django-suite bench bench-gevent clean venv
 

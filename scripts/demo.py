@@ -33,7 +33,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mariadb_server import (
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.mariadb_server import (  # noqa: E402
     ServerError,
     ThrowawayMariaDB,
     die_with_parent,
@@ -41,7 +44,6 @@ from mariadb_server import (
     terminate_as_exit,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ROOT / "testproject"
 LOAD_CLIENT = Path(__file__).resolve().parent / "demo_load.py"
 

@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
-from mariadb_server import terminate_as_exit  # this directory is sys.path[0]
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.mariadb_server import terminate_as_exit  # noqa: E402
+
 SCRIPTS = ROOT / "scripts"
 CACHE = ROOT / ".cache" / "django-suite"
 URL_ENV = "DJANGO_POOLED_MYSQL_TEST_URL"

@@ -11,7 +11,8 @@ from typing import Any
 
 import MySQLdb
 import pytest
-from mariadb_server import ThrowawayMariaDB
+
+from tests.support.mariadb_server import ThrowawayMariaDB
 
 
 class FaultServer(ThrowawayMariaDB):

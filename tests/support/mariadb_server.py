@@ -4,7 +4,7 @@ Used two ways:
 
 * as a module: ``with ThrowawayMariaDB() as server: ...`` gives a private server in a temporary
   directory on a free port, which the caller may restart, kill or reconfigure;
-* as a command: ``python scripts/mariadb_server.py run -- CMD ...`` runs CMD with
+* as a command: ``python -m tests.support.mariadb_server run -- CMD ...`` runs CMD with
   ``DJANGO_POOLED_MYSQL_TEST_URL`` pointing at a server. If that variable is already set, the given
   server is used as is (its global variables are never changed); otherwise a throwaway server is
   started and is stopped afterwards, also when CMD fails, on Ctrl-C or on SIGTERM.
