@@ -44,7 +44,7 @@ lint: venv
 ## Gunicorn gevent workers: stock CONN_MAX_AGE=0/60 against this ENGINE on a throwaway MariaDB
 ## with max_connections=60 (docs/benchmarks.md). Other scenarios: DEMO_ARGS="--help".
 demo: venv
-	$(PY) scripts/demo.py $(DEMO_ARGS)
+	$(PY) testproject/demo/run.py $(DEMO_ARGS)
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache build *.egg-info

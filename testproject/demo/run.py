@@ -2,7 +2,7 @@
 
 Starts a throwaway MariaDB with a realistic ``max_connections`` (60), seeds the demo project
 (``testproject/``), then for each view and each database mode starts Gunicorn with gevent workers,
-drives it with ``scripts/demo_load.py`` at a fixed concurrency for a fixed time and measures:
+drives it with ``testproject/demo/load.py`` at a fixed concurrency for a fixed time and measures:
 
 * requests/s and successful requests/s, p50/p99 latency of the successful requests;
 * the error responses by cause (the MySQL error code the app puts in ``X-DB-Error``);
@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.mariadb_server import (  # noqa: E402
@@ -45,7 +45,7 @@ from tests.support.mariadb_server import (  # noqa: E402
 )
 
 PROJECT = ROOT / "testproject"
-LOAD_CLIENT = Path(__file__).resolve().parent / "demo_load.py"
+LOAD_CLIENT = Path(__file__).resolve().with_name("load.py")
 
 DEFAULT_MODES = ("stock-age0", "stock-age60", "pooled", "pooled-pymysql")
 ALL_MODES = (*DEFAULT_MODES, "pooled-blocking", "stock-pymysql")
@@ -600,7 +600,7 @@ def environment() -> dict[str, Any]:
         "mariadb": None,
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
-        "load_client": "scripts/demo_load.py (gevent, one record per request)",
+        "load_client": "testproject/demo/load.py (gevent, one record per request)",
     }
 
 
