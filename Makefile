@@ -12,7 +12,7 @@ venv:
 ## PYTEST_ARGS=... runs only our tests (for quick iterations).
 test: venv
 ifeq ($(PYTEST_ARGS),)
-	$(RUN_DB) $(PY) scripts/django_suite.py --quick \
+	$(RUN_DB) $(PY) -m tests.django_suite --quick \
 		$(if $(DJANGO_POOLED_MYSQL_TEST_URL),,--load-timezones)
 endif
 	$(RUN_DB) $(PY) -m pytest $(PYTEST_ARGS)
@@ -29,7 +29,7 @@ bench: venv
 ## DJANGO_SUITE_ARGS=--quick runs the short list (docs/django-suite.md). Time zone tables are
 ## loaded only into the throwaway server (not into one named by DJANGO_POOLED_MYSQL_TEST_URL).
 django-suite: venv
-	$(RUN_DB) $(PY) scripts/django_suite.py \
+	$(RUN_DB) $(PY) -m tests.django_suite \
 		$(if $(DJANGO_POOLED_MYSQL_TEST_URL),,--load-timezones) $(DJANGO_SUITE_ARGS)
 
 ## mysqlclient blocking vs cooperative vs PyMySQL under gevent (prints a table; not a test).

@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 URL_ENV = "DJANGO_POOLED_MYSQL_TEST_URL"
 # CPUs to pin the server to (taskset list, e.g. "1"), for benchmarks: a loopback round trip costs
@@ -34,6 +35,26 @@ CPUS_ENV = "MARIADB_CPUS"
 SERVER_CANDIDATES = ("mariadbd", "/usr/sbin/mariadbd", "mysqld", "/usr/sbin/mysqld")
 INSTALL_DB_CANDIDATES = ("mariadb-install-db", "/usr/bin/mariadb-install-db", "mysql_install_db")
 PR_SET_PDEATHSIG = 1
+
+
+def parse_url(url: str) -> dict[str, str]:
+    """Django's HOST/PORT/USER/PASSWORD settings from a URL in the form URL_ENV takes.
+
+    ``mysql://user:password@host:port/``; raises ValueError for anything else.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("mysql", "mariadb"):
+        # Not the URL itself: it may hold a password.
+        raise ValueError(
+            "%s must look like mysql://user:password@host:port/ (its scheme is %r)"
+            % (URL_ENV, parts.scheme)
+        )
+    return {
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": str(parts.port or 3306),
+        "USER": unquote(parts.username or "root"),
+        "PASSWORD": unquote(parts.password or ""),
+    }
 
 
 class ServerError(RuntimeError):
