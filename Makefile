@@ -36,10 +36,11 @@ django-suite: venv
 bench-gevent: venv
 	$(RUN_DB) $(PY) benchmarks/gevent_compare.py $(BENCH_ARGS)
 
+## ruff (lint and format) and mypy on the package and the tools around it ([tool.mypy] files).
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy django_pooled_mysql
+	$(PY) -m mypy
 
 ## Gunicorn gevent workers: stock CONN_MAX_AGE=0/60 against this ENGINE on a throwaway MariaDB
 ## with max_connections=60 (docs/benchmarks.md). Other scenarios: DEMO_ARGS="--help".

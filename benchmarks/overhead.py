@@ -78,7 +78,7 @@ def operations(alias: str) -> dict[str, Callable[[], object]]:
             cursor.execute("SELECT 1")
             return cursor.fetchone()
 
-    def atomic_two_inserts() -> object:
+    def atomic_two_inserts() -> None:
         with transaction.atomic(using=alias):
             Author.objects.using(alias).create(name="a")
             Author.objects.using(alias).create(name="b")

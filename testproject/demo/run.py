@@ -529,7 +529,9 @@ def plot(results: list[dict[str, Any]], config: Config, path: Path) -> None:
     fig, axes = plt.subplots(
         2, len(views), figsize=(5.2 * len(views), 6.4), sharex=True, squeeze=False
     )
-    colors = dict(zip(ALL_MODES, plt.get_cmap("tab10").colors, strict=False))
+    # tab10's first colours, one per mode (an integer picks the colormap's i-th entry).
+    tab10 = plt.get_cmap("tab10")
+    colors = {mode: tab10(i) for i, mode in enumerate(ALL_MODES)}
     shown_from = -3.0
     for column, view in enumerate(views):
         top, bottom = axes[0][column], axes[1][column]
@@ -676,7 +678,11 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     settings = asdict(config)
     settings["out"] = str(config.out)
-    report = {"settings": settings, "environment": environment(), "results": results}
+    report: dict[str, Any] = {
+        "settings": settings,
+        "environment": environment(),
+        "results": results,
+    }
     report["environment"]["mariadb"] = server_version
     (config.out / "results.json").write_text(json.dumps(report, indent=1))
     plot(results, config, config.out / "demo-connections.png")

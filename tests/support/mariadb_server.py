@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 from urllib.parse import unquote, urlsplit
 
 URL_ENV = "DJANGO_POOLED_MYSQL_TEST_URL"
@@ -127,7 +128,7 @@ class ThrowawayMariaDB:
         assert self.dir is not None
         return self.dir / "mysqld.sock"
 
-    def __enter__(self) -> ThrowawayMariaDB:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
