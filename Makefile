@@ -1,6 +1,6 @@
 # Every target prepares what it needs: a fresh Debian/Ubuntu machine only needs `make test`.
 PY := .venv/bin/python
-RUN_DB := $(PY) scripts/mariadb_server.py run --
+RUN_DB := $(PY) -m tests.support.mariadb_server run --
 
 .PHONY: test test-fast lint demo django-suite bench bench-gevent clean venv
 
@@ -12,7 +12,7 @@ venv:
 ## PYTEST_ARGS=... runs only our tests (for quick iterations).
 test: venv
 ifeq ($(PYTEST_ARGS),)
-	$(RUN_DB) $(PY) scripts/django_suite.py --quick \
+	$(RUN_DB) $(PY) -m tests.django_suite --quick \
 		$(if $(DJANGO_POOLED_MYSQL_TEST_URL),,--load-timezones)
 endif
 	$(RUN_DB) $(PY) -m pytest $(PYTEST_ARGS)
@@ -29,22 +29,23 @@ bench: venv
 ## DJANGO_SUITE_ARGS=--quick runs the short list (docs/django-suite.md). Time zone tables are
 ## loaded only into the throwaway server (not into one named by DJANGO_POOLED_MYSQL_TEST_URL).
 django-suite: venv
-	$(RUN_DB) $(PY) scripts/django_suite.py \
+	$(RUN_DB) $(PY) -m tests.django_suite \
 		$(if $(DJANGO_POOLED_MYSQL_TEST_URL),,--load-timezones) $(DJANGO_SUITE_ARGS)
 
 ## mysqlclient blocking vs cooperative vs PyMySQL under gevent (prints a table; not a test).
 bench-gevent: venv
 	$(RUN_DB) $(PY) benchmarks/gevent_compare.py $(BENCH_ARGS)
 
+## ruff (lint and format) and mypy on the package and the tools around it ([tool.mypy] files).
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy django_pooled_mysql
+	$(PY) -m mypy
 
 ## Gunicorn gevent workers: stock CONN_MAX_AGE=0/60 against this ENGINE on a throwaway MariaDB
 ## with max_connections=60 (docs/benchmarks.md). Other scenarios: DEMO_ARGS="--help".
 demo: venv
-	$(PY) scripts/demo.py $(DEMO_ARGS)
+	$(PY) testproject/demo/run.py $(DEMO_ARGS)
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache build *.egg-info

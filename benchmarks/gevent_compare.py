@@ -1,6 +1,6 @@
 """mysqlclient blocking vs mysqlclient cooperative vs PyMySQL, under gevent with 100 greenlets.
 
-    python scripts/mariadb_server.py run -- python benchmarks/gevent_compare.py
+    python -m tests.support.mariadb_server run -- python benchmarks/gevent_compare.py
 
 (`make bench-gevent` does this.) Each mode runs in its own process, monkey-patched before any
 import, with this ENGINE and a pool of 20 connections:

@@ -5,7 +5,7 @@ so that CPU speed drift, placement and server warm-up hit both alike, together w
 stock connection as a control. Prints microseconds per operation and the ratios to stock (the
 median over rounds of each round's ratio); the control's ratio shows the noise floor.
 
-    python scripts/mariadb_server.py run -- python benchmarks/overhead.py [--rounds 7]
+    python -m tests.support.mariadb_server run -- python benchmarks/overhead.py [--rounds 7]
 
 (`make bench` does this.) Pin the process for steadier numbers: ``taskset -c 0 ...``.
 """
@@ -78,7 +78,7 @@ def operations(alias: str) -> dict[str, Callable[[], object]]:
             cursor.execute("SELECT 1")
             return cursor.fetchone()
 
-    def atomic_two_inserts() -> object:
+    def atomic_two_inserts() -> None:
         with transaction.atomic(using=alias):
             Author.objects.using(alias).create(name="a")
             Author.objects.using(alias).create(name="b")

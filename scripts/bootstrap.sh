@@ -31,13 +31,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-# --- Python: the newest >= 3.12 (Django 6.x), else 3.11/3.10 (Django 5.2) ------------------
+# --- Python: the newest >= 3.12 (Django 6.x), else 3.11 (Django 5.2) -------------------------
 pick_python() {
     local v candidate
-    for v in 3.14 3.13 3.12 3.11 3.10; do
+    for v in 3.14 3.13 3.12 3.11; do
         for candidate in "python$v" $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/$v*/bin/python 2>/dev/null | sort -Vr); do
             if command -v "$candidate" >/dev/null 2>&1 \
-                && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+                && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
                 command -v "$candidate"
                 return 0
             fi
@@ -47,7 +47,7 @@ pick_python() {
 }
 
 if [ ! -x "$VENV/bin/python" ]; then
-    PY=${PYTHON:-$(pick_python)} || { echo "No Python >= 3.10 found." >&2; exit 1; }
+    PY=${PYTHON:-$(pick_python)} || { echo "No Python >= 3.11 found." >&2; exit 1; }
     echo "Creating $VENV with $PY ($("$PY" --version))"
     "$PY" -m venv "$VENV"
 fi
@@ -55,7 +55,9 @@ fi
 stamp="$VENV/.installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e ".[test,pymysql,demo,lint]"
+    # The package (editable) with its PyMySQL extra, and the development dependency groups
+    # (test, lint, demo: pyproject.toml's [dependency-groups], never published).
+    "$VENV/bin/python" -m pip install -q -e ".[pymysql]" --group dev
     touch "$stamp"
 fi
 "$VENV/bin/python" -c 'import sys, django, sqlalchemy, MySQLdb; print("Python %s, Django %s, SQLAlchemy %s, mysqlclient %s" % (sys.version.split()[0], django.__version__, sqlalchemy.__version__, ".".join(map(str, MySQLdb.version_info[:3]))))'

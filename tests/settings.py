@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
 from tests import driver  # noqa: F401  (must run before anything imports MySQLdb)
-
-URL_ENV = "DJANGO_POOLED_MYSQL_TEST_URL"
+from tests.support.mariadb_server import URL_ENV, parse_url
 
 
 def server_from_url(url: str) -> dict[str, str]:
     """HOST/PORT/USER/PASSWORD settings from ``mysql://user:password@host:port/``."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mysql", "mariadb"):
-        raise ImproperlyConfigured("%s must look like mysql://user:password@host:port/" % URL_ENV)
-    return {
-        "HOST": parts.hostname or "127.0.0.1",
-        "PORT": str(parts.port or 3306),
-        "USER": unquote(parts.username or "root"),
-        "PASSWORD": unquote(parts.password or ""),
-    }
+    try:
+        return parse_url(url)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 
 MISSING_SERVER = (

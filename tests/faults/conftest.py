@@ -7,45 +7,10 @@ Never the main test server: changing global variables or restarting there would 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-import MySQLdb
 import pytest
-from mariadb_server import ThrowawayMariaDB
 
-
-class FaultServer(ThrowawayMariaDB):
-    """A throwaway server plus helpers for reconfiguring it from tests."""
-
-    def admin(self) -> Any:
-        """A fresh root connection, not pooled, for inspecting and reconfiguring the server."""
-        return MySQLdb.connect(host=self.host, port=self.port, user=self.user, autocommit=True)
-
-    def query(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
-        """Run one statement on a fresh admin connection and return its rows."""
-        conn = self.admin()
-        try:
-            cursor = conn.cursor()
-            cursor.execute(sql, args)
-            return list(cursor.fetchall())
-        finally:
-            conn.close()
-
-    def set_global(self, name: str, value: object) -> None:
-        """SET GLOBAL name = value on this private server."""
-        self.query("SET GLOBAL %s = %%s" % name, (value,))
-
-    def settings(self, name: str, **extra: Any) -> dict[str, Any]:
-        """A DATABASES entry pointing at this server."""
-        return {
-            "ENGINE": "django.db.backends.mysql",
-            "NAME": name,
-            "HOST": self.host,
-            "PORT": str(self.port),
-            "USER": self.user,
-            "PASSWORD": self.password,
-            **extra,
-        }
+from tests.support.helpers import FaultServer
 
 
 @pytest.fixture(scope="module")

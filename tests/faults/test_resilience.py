@@ -18,8 +18,7 @@ from django.db import OperationalError
 
 from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.pool import close_pools
-from tests.conftest import eventually, in_forked_child
-from tests.faults.conftest import FaultServer
+from tests.support.helpers import FaultServer, eventually, in_forked_child, scalar
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("worker.py")
@@ -53,17 +52,6 @@ def wrapper(server: FaultServer, name: str, alias: str = "faults", **pool: Any) 
         TEST={},
     )
     return DatabaseWrapper(settings, alias)
-
-
-def scalar(db: Any, sql: str, args: Any = None) -> Any:
-    with db.cursor() as cursor:
-        cursor.execute(sql, args)
-        return cursor.fetchone()[0]
-
-
-def server_ids(server: FaultServer, name: str) -> set[int]:
-    rows = server.query("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s", (name,))
-    return {row[0] for row in rows}
 
 
 def warm(server: FaultServer, name: str, count: int, **pool: Any) -> list[Any]:
@@ -154,11 +142,11 @@ def test_reconnects_after_server_restart_and_loses_no_acknowledged_commit(
 
 def test_killed_idle_connections_cause_no_error(fault_server: FaultServer, faultdb: str) -> None:
     warm(fault_server, faultdb, 4)
-    victims = server_ids(fault_server, faultdb)
+    victims = fault_server.connection_ids(faultdb)
     assert len(victims) == 4
     for victim in victims:
         fault_server.query("KILL CONNECTION %d" % victim)
-    eventually(lambda: not server_ids(fault_server, faultdb) & victims, what="the kills")
+    eventually(lambda: not fault_server.connection_ids(faultdb) & victims, what="the kills")
     db = wrapper(fault_server, faultdb)
     for n in range(20):
         with db.cursor() as cursor:
@@ -171,10 +159,10 @@ def test_wait_timeout_expiry_causes_no_error(fault_server: FaultServer, faultdb:
     fault_server.set_global("wait_timeout", 1)
     try:
         warm(fault_server, faultdb, 3, ping_after=60)
-        opened = server_ids(fault_server, faultdb)
+        opened = fault_server.connection_ids(faultdb)
         assert len(opened) == 3
         # The server drops them after wait_timeout; wait for that to have happened.
-        eventually(lambda: not server_ids(fault_server, faultdb) & opened, what="wait_timeout")
+        eventually(lambda: not fault_server.connection_ids(faultdb) & opened, what="wait_timeout")
         db = wrapper(fault_server, faultdb, ping_after=60)
         for n in range(10):
             with db.cursor() as cursor:
@@ -283,7 +271,7 @@ def test_forked_child_never_closes_or_uses_the_parents_sockets(
     fault_server: FaultServer, faultdb: str
 ) -> None:
     holders = warm(fault_server, faultdb, 2)
-    before = server_ids(fault_server, faultdb)
+    before = fault_server.connection_ids(faultdb)
     assert len(before) == 2
 
     def child() -> int:
@@ -300,9 +288,9 @@ def test_forked_child_never_closes_or_uses_the_parents_sockets(
 
     child_id = int(in_forked_child(child))
     assert child_id and child_id not in before
-    eventually(lambda: child_id not in server_ids(fault_server, faultdb), what="child exit")
+    eventually(lambda: child_id not in fault_server.connection_ids(faultdb), what="child exit")
     # The parent's two connections are untouched and still serve the parent.
-    assert server_ids(fault_server, faultdb) == before
+    assert fault_server.connection_ids(faultdb) == before
     db = wrapper(fault_server, faultdb)
     assert scalar(db, "SELECT CONNECTION_ID()") in before
     assert db.pool_stats()["invalidations"] == 0
@@ -350,13 +338,13 @@ def test_long_held_transaction_logs_a_warning_with_its_stack(
 def test_normal_process_exit_closes_connections_cleanly(
     fault_server: FaultServer, faultdb: str, driver: str
 ) -> None:
-    aborted = int(fault_server.query("SHOW GLOBAL STATUS LIKE 'Aborted_clients'")[0][1])
+    aborted = fault_server.global_status("Aborted_clients")
     settings = fault_server.settings(
         faultdb, ENGINE="django_pooled_mysql", OPTIONS={"pool": {"pool_size": 4}}
     )
     spec = {"settings": settings, "threads": 6, "statements": 5, "driver": driver}
     out, err = run_workers(spec).communicate(timeout=120)
     assert json.loads(out.strip().splitlines()[-1])["error_count"] == 0, err[-2000:]
-    eventually(lambda: not server_ids(fault_server, faultdb), what="connections to close")
-    after = int(fault_server.query("SHOW GLOBAL STATUS LIKE 'Aborted_clients'")[0][1])
+    eventually(lambda: not fault_server.connection_ids(faultdb), what="connections to close")
+    after = fault_server.global_status("Aborted_clients")
     assert after == aborted

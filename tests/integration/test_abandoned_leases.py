@@ -18,7 +18,7 @@ import pytest
 from django.db import OperationalError, connections
 
 from django_pooled_mysql.exceptions import ConnectionLostInTransaction
-from tests.conftest import Admin, Scratch, eventually
+from tests.support.helpers import Admin, Scratch, eventually
 
 # The small pool: six places in all.
 SMALL = {"pool_size": 4, "max_overflow": 2, "timeout": 3}

@@ -16,8 +16,8 @@ import pytest
 
 from django_pooled_mysql.cursor import run_with_driver_cursor
 from django_pooled_mysql.direct import can_execute_directly, execute_directly
-from tests.conftest import Scratch
 from tests.driver import DRIVER
+from tests.support.helpers import Scratch
 
 CASES: list[tuple[str, Any]] = [
     ("SELECT 1", None),

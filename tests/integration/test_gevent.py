@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Scratch
+from tests.support.helpers import Scratch
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ROOT / "tests" / "gevent" / "checks.py"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from tests.conftest import Admin, Scratch, run_threads
 from tests.driver import DRIVER
+from tests.support.helpers import Admin, Scratch, run_threads
 
 
 def connection_id(wrapper: Any) -> int:

@@ -11,8 +11,8 @@ from django.db import OperationalError, connections
 
 import django_pooled_mysql
 from django_pooled_mysql import base as pooled_base
-from tests.conftest import Admin, Scratch, eventually, in_forked_child, run_threads
 from tests.settings import PREFIX
+from tests.support.helpers import Admin, Scratch, eventually, in_forked_child, run_threads
 
 
 def connection_id(wrapper: Any) -> int:

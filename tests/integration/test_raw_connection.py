@@ -16,7 +16,7 @@ import pytest
 from django.db import connections, transaction
 from django.db.transaction import TransactionManagementError
 
-from tests.conftest import Scratch, eventually
+from tests.support.helpers import Scratch, eventually
 from tests.driver import DRIVER
 
 ONE = {"pool_size": 1, "max_overflow": 0, "timeout": 10}

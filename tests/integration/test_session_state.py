@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connections, transaction
 
 import django_pooled_mysql
-from tests.conftest import ALTERNATING, Scratch, run_threads
+from tests.support.helpers import ALTERNATING, Scratch, run_threads
 
 # Small pools, so that a leak would reach the next worker on the same physical connection.
 ONE = {"pool_size": 1, "max_overflow": 0}

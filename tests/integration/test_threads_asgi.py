@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Admin, Scratch
+from tests.support.helpers import Admin, Scratch
 
 ROOT = Path(__file__).resolve().parents[2]
 

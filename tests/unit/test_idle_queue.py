@@ -11,7 +11,7 @@ from sqlalchemy.util import queue as sa_queue
 
 from django_pooled_mysql import pool as pool_module
 from django_pooled_mysql.pool import IdleQueue
-from tests.conftest import eventually, run_threads
+from tests.support.helpers import eventually, run_threads
 
 
 def test_lifo_and_fifo_order() -> None:

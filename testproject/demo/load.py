@@ -1,6 +1,6 @@
 """A closed-loop HTTP load client that records every request: ``make demo``'s load generator.
 
-``python scripts/demo_load.py http://127.0.0.1:8000/read/ --concurrency 200 --duration 15
+``python testproject/demo/load.py http://127.0.0.1:8000/read/ --concurrency 200 --duration 15
 --out run.json`` keeps CONCURRENCY requests in flight for DURATION seconds (each greenlet sends
 its next request as soon as the previous answer is read) and writes one record per request:
 start offset, latency, HTTP status and the cause of an error. The cause is the response's

@@ -1,7 +1,7 @@
-"""Django test runner for scripts/django_suite.py: records every test outcome as a JSON line.
+"""The test runner inside Django's runtests.py: records every test outcome as a JSON line.
 
 Django's suite is run with its own ``tests/runtests.py``; the settings module written by
-``django_suite.py`` points ``TEST_RUNNER`` here. Outcomes are taken from the result object the
+``suite_settings.py`` points ``TEST_RUNNER`` here. Outcomes are taken from the result object the
 runner reports to (in ``--parallel`` runs the workers' events are replayed on it in the parent
 process), so no console output has to be parsed.
 """
@@ -15,7 +15,8 @@ from typing import Any
 
 from django.test.runner import DiscoverRunner
 
-RESULTS_ENV = "DJANGO_SUITE_RESULTS"
+from tests.django_suite.results import RESULTS_ENV
+
 # Tracebacks are kept for the report; the end of one says what went wrong.
 MAX_DETAIL = 6000
 

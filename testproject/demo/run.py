@@ -2,7 +2,7 @@
 
 Starts a throwaway MariaDB with a realistic ``max_connections`` (60), seeds the demo project
 (``testproject/``), then for each view and each database mode starts Gunicorn with gevent workers,
-drives it with ``scripts/demo_load.py`` at a fixed concurrency for a fixed time and measures:
+drives it with ``testproject/demo/load.py`` at a fixed concurrency for a fixed time and measures:
 
 * requests/s and successful requests/s, p50/p99 latency of the successful requests;
 * the error responses by cause (the MySQL error code the app puts in ``X-DB-Error``);
@@ -33,7 +33,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mariadb_server import (
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.mariadb_server import (  # noqa: E402
     ServerError,
     ThrowawayMariaDB,
     die_with_parent,
@@ -41,9 +44,8 @@ from mariadb_server import (
     terminate_as_exit,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ROOT / "testproject"
-LOAD_CLIENT = Path(__file__).resolve().parent / "demo_load.py"
+LOAD_CLIENT = Path(__file__).resolve().with_name("load.py")
 
 DEFAULT_MODES = ("stock-age0", "stock-age60", "pooled", "pooled-pymysql")
 ALL_MODES = (*DEFAULT_MODES, "pooled-blocking", "stock-pymysql")
@@ -527,7 +529,9 @@ def plot(results: list[dict[str, Any]], config: Config, path: Path) -> None:
     fig, axes = plt.subplots(
         2, len(views), figsize=(5.2 * len(views), 6.4), sharex=True, squeeze=False
     )
-    colors = dict(zip(ALL_MODES, plt.get_cmap("tab10").colors, strict=False))
+    # tab10's first colours, one per mode (an integer picks the colormap's i-th entry).
+    tab10 = plt.get_cmap("tab10")
+    colors = {mode: tab10(i) for i, mode in enumerate(ALL_MODES)}
     shown_from = -3.0
     for column, view in enumerate(views):
         top, bottom = axes[0][column], axes[1][column]
@@ -598,7 +602,7 @@ def environment() -> dict[str, Any]:
         "mariadb": None,
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
-        "load_client": "scripts/demo_load.py (gevent, one record per request)",
+        "load_client": "testproject/demo/load.py (gevent, one record per request)",
     }
 
 
@@ -674,7 +678,11 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     settings = asdict(config)
     settings["out"] = str(config.out)
-    report = {"settings": settings, "environment": environment(), "results": results}
+    report: dict[str, Any] = {
+        "settings": settings,
+        "environment": environment(),
+        "results": results,
+    }
     report["environment"]["mariadb"] = server_version
     (config.out / "results.json").write_text(json.dumps(report, indent=1))
     plot(results, config, config.out / "demo-connections.png")

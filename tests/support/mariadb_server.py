@@ -4,7 +4,7 @@ Used two ways:
 
 * as a module: ``with ThrowawayMariaDB() as server: ...`` gives a private server in a temporary
   directory on a free port, which the caller may restart, kill or reconfigure;
-* as a command: ``python scripts/mariadb_server.py run -- CMD ...`` runs CMD with
+* as a command: ``python -m tests.support.mariadb_server run -- CMD ...`` runs CMD with
   ``DJANGO_POOLED_MYSQL_TEST_URL`` pointing at a server. If that variable is already set, the given
   server is used as is (its global variables are never changed); otherwise a throwaway server is
   started and is stopped afterwards, also when CMD fails, on Ctrl-C or on SIGTERM.
@@ -25,6 +25,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
+from urllib.parse import unquote, urlsplit
 
 URL_ENV = "DJANGO_POOLED_MYSQL_TEST_URL"
 # CPUs to pin the server to (taskset list, e.g. "1"), for benchmarks: a loopback round trip costs
@@ -34,6 +36,26 @@ CPUS_ENV = "MARIADB_CPUS"
 SERVER_CANDIDATES = ("mariadbd", "/usr/sbin/mariadbd", "mysqld", "/usr/sbin/mysqld")
 INSTALL_DB_CANDIDATES = ("mariadb-install-db", "/usr/bin/mariadb-install-db", "mysql_install_db")
 PR_SET_PDEATHSIG = 1
+
+
+def parse_url(url: str) -> dict[str, str]:
+    """Django's HOST/PORT/USER/PASSWORD settings from a URL in the form URL_ENV takes.
+
+    ``mysql://user:password@host:port/``; raises ValueError for anything else.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("mysql", "mariadb"):
+        # Not the URL itself: it may hold a password.
+        raise ValueError(
+            "%s must look like mysql://user:password@host:port/ (its scheme is %r)"
+            % (URL_ENV, parts.scheme)
+        )
+    return {
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": str(parts.port or 3306),
+        "USER": unquote(parts.username or "root"),
+        "PASSWORD": unquote(parts.password or ""),
+    }
 
 
 class ServerError(RuntimeError):
@@ -106,7 +128,7 @@ class ThrowawayMariaDB:
         assert self.dir is not None
         return self.dir / "mysqld.sock"
 
-    def __enter__(self) -> ThrowawayMariaDB:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

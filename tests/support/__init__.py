@@ -1,0 +1,1 @@
+"""Test infrastructure shared by the suites, the Django-suite tool, the demo and benchmarks."""

@@ -1,0 +1,255 @@
+"""Helpers shared by tests/integration/ and tests/faults/: server inspection, scratch databases,
+threads, forks and deadlines. Fixtures built on them are in tests/conftest.py and
+tests/faults/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from tests.settings import admin_connect  # imports tests.driver before anything imports MySQLdb
+from tests.support.mariadb_server import ThrowawayMariaDB
+
+
+def fetch_all(conn: Any, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
+    """Rows of one statement on a raw DB-API connection (none for statements without rows)."""
+    cursor = conn.cursor()
+    try:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+class ServerQueries:
+    """What tests read from a server's own tables, given a query() that returns rows."""
+
+    def query(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
+        """Rows of one statement on an admin connection."""
+        raise NotImplementedError
+
+    def connection_ids(self, database: str) -> set[int]:
+        """Server thread ids of the connections whose current database is `database`."""
+        rows = self.query(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s", (database,)
+        )
+        return {row[0] for row in rows}
+
+    def global_status(self, name: str) -> int:
+        """One numeric global status counter."""
+        return int(self.query("SHOW GLOBAL STATUS LIKE %s", (name,))[0][1])
+
+
+class Admin(ServerQueries):
+    """Inspects the test server from outside the pool (processlist, status, KILL)."""
+
+    def __init__(self) -> None:
+        self.conn = admin_connect()
+
+    def query(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
+        """Rows of one statement."""
+        return fetch_all(self.conn, sql, args)
+
+    def kill(self, connection_id: int) -> None:
+        """KILL CONNECTION, as a DBA or a failover would."""
+        self.query("KILL CONNECTION %d" % connection_id)
+
+
+class FaultServer(ThrowawayMariaDB, ServerQueries):
+    """A throwaway server plus helpers for reconfiguring it from tests (tests/faults/)."""
+
+    def admin(self) -> Any:
+        """A fresh root connection, not pooled, for inspecting and reconfiguring the server."""
+        import MySQLdb
+
+        return MySQLdb.connect(host=self.host, port=self.port, user=self.user, autocommit=True)
+
+    def query(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
+        """Run one statement on a fresh admin connection (the server may have been restarted
+        since the last one) and return its rows."""
+        conn = self.admin()
+        try:
+            return fetch_all(conn, sql, args)
+        finally:
+            conn.close()
+
+    def set_global(self, name: str, value: object) -> None:
+        """SET GLOBAL name = value on this private server."""
+        self.query("SET GLOBAL %s = %%s" % name, (value,))
+
+    def settings(self, name: str, **extra: Any) -> dict[str, Any]:
+        """A DATABASES entry pointing at this server."""
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": name,
+            "HOST": self.host,
+            "PORT": str(self.port),
+            "USER": self.user,
+            "PASSWORD": self.password,
+            **extra,
+        }
+
+
+# FIFO over two idle connections: consecutive unpinned statements alternate between them.
+ALTERNATING = {"pool_size": 2, "max_overflow": 0, "use_lifo": False}
+
+
+class Scratch:
+    """A private database with the test app's tables, reached through pooled wrappers."""
+
+    def __init__(self, admin: Admin) -> None:
+        self.admin = admin
+        self.name = "pooled_scratch_%s" % uuid.uuid4().hex[:10]
+        self.wrappers: list[Any] = []
+        self.aliases: set[str] = set()
+
+    def settings(self, pool: Any = True, **extra: Any) -> dict[str, Any]:
+        """A complete settings dict for this database (defaults filled as Django would)."""
+        from django.db import connections
+
+        base = dict(connections["default"].settings_dict)
+        return {
+            **base,
+            "ENGINE": "django_pooled_mysql",
+            "NAME": self.name,
+            "OPTIONS": {**base["OPTIONS"], "pool": pool},
+            "CONN_MAX_AGE": 0,
+            "TEST": {},
+            **extra,
+        }
+
+    def wrapper(self, pool: Any = True, alias: str = "scratch", **extra: Any) -> Any:
+        """A new Django connection (one per thread, as Django keeps them) on this database."""
+        from django_pooled_mysql.base import DatabaseWrapper
+
+        wrapper = DatabaseWrapper(self.settings(pool, **extra), alias)
+        self.wrappers.append(wrapper)
+        self.aliases.add(alias)
+        return wrapper
+
+    def alternating(self) -> Any:
+        """A wrapper on a two-connection FIFO pool whose connections are both open and idle.
+
+        Without a pin, consecutive statements land on different connections, so a test of
+        pinning fails if the pin is missing.
+        """
+        options = ALTERNATING
+        holders = [self.wrapper(options, alias="alternating") for _ in range(2)]
+        for holder in holders:
+            holder.set_autocommit(False)
+            with holder.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        for holder in holders:
+            holder.commit()
+            holder.set_autocommit(True)
+        db = self.wrapper(options, alias="alternating")
+        ids = []
+        for _ in range(2):
+            with db.cursor() as cursor:
+                cursor.execute("SELECT CONNECTION_ID()")
+                ids.append(cursor.fetchone()[0])
+        assert ids[0] != ids[1], "the pool should alternate between its two connections"
+        return db
+
+    def factory(self, pool: Any = True, alias: str = "scratch") -> Callable[[], Any]:
+        """A function returning a new wrapper sharing one pool (same alias and settings)."""
+        return lambda: self.wrapper(pool, alias)
+
+    def server_connections(self) -> int:
+        """How many server connections are on this database right now."""
+        return len(self.admin.connection_ids(self.name))
+
+    def create(self) -> None:
+        self.admin.query("CREATE DATABASE %s CHARACTER SET utf8mb4" % self.name)
+        from django.db.backends.mysql.base import DatabaseWrapper as StockWrapper
+
+        from tests.testapp.models import Author, Book, Counter
+
+        stock_settings = {**self.settings(), "ENGINE": "django.db.backends.mysql", "OPTIONS": {}}
+        stock = StockWrapper(stock_settings, "ddl")
+        try:
+            with stock.schema_editor() as editor:
+                for model in (Author, Book, Counter):
+                    editor.create_model(model)
+        finally:
+            stock.close()
+
+    def destroy(self) -> None:
+        from django_pooled_mysql import pool as registry
+
+        for wrapper in self.wrappers:
+            wrapper.inc_thread_sharing()
+            wrapper.close()
+        registry.close_pools(lambda key: key[0] in self.aliases)  # type: ignore[index]
+        self.admin.query("DROP DATABASE IF EXISTS %s" % self.name)
+
+
+def scalar(db: Any, sql: str, args: Any = None) -> Any:
+    """The first column of the first row of one statement on a Django connection."""
+    with db.cursor() as cursor:
+        cursor.execute(sql, args)
+        return cursor.fetchone()[0]
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 10, what: str = "it") -> None:
+    """Poll a server-side condition until it holds: the server offers no event for these (a
+    connection closing, a KILL completing)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for %s" % what)
+        time.sleep(0.02)
+
+
+def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
+    """Run target(i) in `count` threads started together; re-raise the first failure."""
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def body(i: int) -> None:
+        try:
+            start.wait()
+            results[i] = target(i)
+        except BaseException as exc:  # reported to the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def in_forked_child(body: Callable[[], object]) -> str:
+    """Run body in a fork()ed child (as a Gunicorn worker is forked) and return str(result).
+
+    The child never returns into pytest: it exits with status 0 after body returns, 1 if body
+    raised; a non-zero status fails the calling test.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_end)
+            os.write(write_end, str(body()).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    try:
+        output = os.read(read_end, 4096).decode()
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the forked child failed"
+    return output
