@@ -16,8 +16,8 @@ import pytest
 from django.db import connections, transaction
 from django.db.transaction import TransactionManagementError
 
-from tests.support.helpers import Scratch, eventually
 from tests.driver import DRIVER
+from tests.support.helpers import Scratch, eventually
 
 ONE = {"pool_size": 1, "max_overflow": 0, "timeout": 10}
 
