@@ -36,7 +36,7 @@ from .cursor import (
 from .disconnect import is_disconnect, never_reached_server
 from .exceptions import ConnectionLostInTransaction
 from .ownership import Owner
-from .pool import ConnectionPool, Lease
+from .pool import ConnectionPool, Lease, Watchers
 from .session import session_effect
 
 # Read on a freshly pinned connection, these would see the previous user's values. LAST_INSERT_ID
@@ -63,6 +63,9 @@ class PooledConnection:
         # lease still pinned here is recovered by the pool.
         self._owner = owner
         self._is_shared = is_shared
+        # Made at the first pin, for every pin of this object (pool.watchers_for()).
+        self._watchers: Watchers | None = None
+        self._watched_pool: ConnectionPool | None = None
         self._lease: Lease | None = None
         # Django turned autocommit off and has not turned it back on.
         self._in_transaction = False
@@ -133,8 +136,13 @@ class PooledConnection:
             raise MySQLdb.InterfaceError(0, "The connection is closed.")
         lease = self._pinned_lease()
         if lease is None:
-            owner = self._owner() if self._owner is not None else None
-            lease = self._lease = self._current_pool().pin(self, owner, reason or why)
+            pool = self._current_pool()
+            watchers = self._watchers
+            if watchers is None or self._watched_pool is not pool:
+                owner = self._owner() if self._owner is not None else None
+                watchers = self._watchers = pool.watchers_for(self, owner)
+                self._watched_pool = pool
+            lease = self._lease = pool.pin(watchers, reason or why)
         if reason is not None and self._session_pin is None:
             self._session_pin = reason
             lease.reason = reason
@@ -144,7 +152,8 @@ class PooledConnection:
 
     def _begin(self) -> Lease:
         """Pin a connection for the open transaction and turn its autocommit off."""
-        self._pinned_lease()  # notices a lease lost meanwhile (fork, recovery)
+        if self._lease is not None:
+            self._pinned_lease()  # notices a pinned lease lost meanwhile (fork, recovery)
         if self._lost is not None:
             raise ConnectionLostInTransaction(
                 "The connection of this transaction was lost (%s); roll back before using it "
@@ -258,16 +267,11 @@ class PooledConnection:
                 pool.checkin(record)
             else:
                 self._later_result_failed(pool, record, result[PENDING_ERROR])
-        # _note(), inline on the hot path.
+        # What the next statement or a raw status call (affected_rows(), ...) may ask about.
         self._last = result
         if result[LASTROWID] is not None:
             self._note_insert_id(result)
         return result
-
-    def _note(self, result: StatementResult) -> None:
-        # What the next statement or a raw status call (affected_rows(), ...) may ask about.
-        self._last = result
-        self._note_insert_id(result)
 
     def _note_insert_id(self, result: StatementResult) -> None:
         lastrowid = result[LASTROWID]
@@ -309,7 +313,9 @@ class PooledConnection:
         pending = result[PENDING_ERROR]
         if pending is not None and is_disconnect(pending):
             self._drop_pinned(pending)
-        self._note(result)
+        self._last = result
+        if result[LASTROWID] is not None:
+            self._note_insert_id(result)
         return result
 
     def _statement_failed(

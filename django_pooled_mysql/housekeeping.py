@@ -112,25 +112,26 @@ def _call(job: Job) -> object:
         return None
 
 
-_housekeeper: Housekeeper | None = None
+# This process's housekeeper once started (read directly by the hot path of pin()).
+running: Housekeeper | None = None
 _start_lock = threading.Lock()
 
 
 def housekeeper() -> Housekeeper:
     """This process's housekeeper, started on first use. Not for weakref callbacks: see submit()."""
-    keeper = _housekeeper
+    keeper = running
     if keeper is None:
         with _start_lock:
-            keeper = _housekeeper
+            keeper = running
             if keeper is None:
                 keeper = _start()
     return keeper
 
 
 def _start() -> Housekeeper:
-    global _housekeeper
-    _housekeeper = Housekeeper()
-    return _housekeeper
+    global running
+    running = Housekeeper()
+    return running
 
 
 def submit(job: Job) -> bool:
@@ -139,7 +140,7 @@ def submit(job: Job) -> bool:
     Safe from weakref callbacks: it never starts a thread. Whatever submits from a callback
     makes sure earlier, from an ordinary code path, that the housekeeper runs.
     """
-    keeper = _housekeeper
+    keeper = running
     if keeper is None:
         return False
     keeper.submit(job)
@@ -148,13 +149,13 @@ def submit(job: Job) -> bool:
 
 def _forget_in_child() -> None:
     # The parent's worker thread does not exist in a forked child; a new one starts on first use.
-    global _housekeeper, _start_lock
-    _housekeeper = None
+    global running, _start_lock
+    running = None
     _start_lock = threading.Lock()
 
 
 def _stop_at_exit() -> None:
-    keeper = _housekeeper
+    keeper = running
     if keeper is not None:
         keeper.stop()
 

@@ -47,6 +47,8 @@ _MAX_BACKOFF = 0.5
 logger = logging.getLogger("django_pooled_mysql")
 
 Connector = Callable[[], Any]
+# A holder's key and its weak references (see ConnectionPool.watchers_for()).
+Watchers = tuple[int, tuple["weakref.ref[Any]", ...]]
 
 
 class Lease:
@@ -342,28 +344,41 @@ class ConnectionPool:
 
     # -- checkout / checkin -------------------------------------------------------------------
 
-    def pin(self, holder: object, owner: object | None, reason: str) -> Lease:
+    def watchers_for(self, holder: object, owner: object | None) -> Watchers:
+        """A holder's key and weak references to it and its owner, for its pins (see pin()).
+
+        Made once per holder: a holder pins at most one lease at a time, so the key names its
+        current lease.
+        """
+        key = next(self._serials)
+        refs = [weakref.ref(holder, partial(self._on_gone, key, "holder"))]
+        if owner is not None:
+            refs.append(weakref.ref(owner, partial(self._on_gone, key, "owner")))
+        return key, tuple(refs)
+
+    def pin(self, watchers: Watchers, reason: str) -> Lease:
         """Check a connection out for a holder that keeps it across calls (a pinned lease).
 
         The lease is recovered if it is still pinned when its holder is garbage-collected or its
         owner's token goes (the thread or greenlet that owns the Django connection ended): the
         connection is then closed, so that the server rolls back an open transaction and
-        releases named and table locks, and its place goes back to the pool.
+        releases named and table locks, and its place goes back to the pool. While it is pinned
+        the lease keeps the weak references alive (a callback runs only while its weak
+        reference lives, and the holder's own references die with the holder).
         """
         record, connection = self.checkout()
         lease = Lease(self, record, connection, reason)
-        serial = lease.serial = next(self._serials)
-        watchers = [weakref.ref(holder, partial(self._on_gone, serial, "holder"))]
-        if owner is not None:
-            watchers.append(weakref.ref(owner, partial(self._on_gone, serial, "owner")))
-        lease.watchers = tuple(watchers)
-        self._pinned[serial] = lease
+        lease.serial, lease.watchers = watchers
+        self._pinned[lease.serial] = lease
         # Recovery runs in the housekeeper: make sure it runs before anything can be abandoned.
-        keeper = housekeeping.housekeeper()
+        if housekeeping.running is None:
+            housekeeping.housekeeper()
         limit = self.options.leak_warning_after
         if limit is not None:
             lease.stack = "".join(traceback.format_stack(limit=25)[:-2])
-            keeper.every(("leaks", id(self)), min(limit / 2, 5.0), self._warn_of_leaks)
+            housekeeping.housekeeper().every(
+                ("leaks", id(self)), min(limit / 2, 5.0), self._warn_of_leaks
+            )
         return lease
 
     def touch(self) -> None:
