@@ -12,8 +12,8 @@ from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
 from django.db.backends.mysql import base as mysql_base
 from django.utils.functional import cached_property
 
-from . import gevent_support
 from . import pool as pool_registry
+from .connect import SessionSetup
 from .connection import PooledConnection
 from .creation import DatabaseCreation
 from .options import PoolOptions, check_conn_max_age, parse_pool_option
@@ -21,71 +21,6 @@ from .ownership import current_owner
 from .pool import ConnectionPool
 
 Database = mysql_base.Database
-
-# The same query Django's MySQL backend runs per connection, run here once per pool.
-SERVER_FACTS_SQL = """
-    SELECT VERSION(),
-           @@sql_mode,
-           @@default_storage_engine,
-           @@sql_auto_is_null,
-           @@lower_case_table_names,
-           CONVERT_TZ('2001-01-01 01:00:00', 'UTC', 'UTC') IS NOT NULL,
-           @@max_connections,
-           @@max_user_connections
-"""
-
-
-def read_server_facts(conn: Any) -> dict[str, Any]:
-    """Server facts in the shape of Django's ``mysql_server_data``."""
-    cursor = conn.cursor()
-    try:
-        cursor.execute(SERVER_FACTS_SQL)
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
-    return {
-        "version": row[0],
-        "sql_mode": row[1],
-        "default_storage_engine": row[2],
-        "sql_auto_is_null": bool(row[3]),
-        "lower_case_table_names": bool(row[4]),
-        "has_zoneinfo_database": bool(row[5]),
-        # For the message when the server refuses connections for capacity.
-        "max_connections": row[6],
-        "max_user_connections": row[7],
-    }
-
-
-def open_physical_connection(
-    params: dict[str, Any], isolation_level: str | None, facts: dict[str, Any], cooperative: bool
-) -> Any:
-    """Connect with Django's parameters and apply its per-connection session settings once."""
-    if cooperative and gevent_support.gevent_patched() and gevent_support.is_mysqlclient(Database):
-        conn = gevent_support.cooperative_connect(Database, params)
-    else:
-        conn = Database.connect(**params)
-    try:
-        if not facts:
-            facts.update(read_server_facts(conn))
-        statements = []
-        if facts["sql_auto_is_null"]:
-            # As in Django's backend: make `col IS NULL` not match the last inserted row.
-            statements.append("SET SQL_AUTO_IS_NULL = 0")
-        if isolation_level:
-            statements.append(
-                "SET SESSION TRANSACTION ISOLATION LEVEL %s" % isolation_level.upper()
-            )
-        cursor = conn.cursor()
-        try:
-            # One statement per execute: PyMySQL does not enable multi-statements.
-            for statement in statements:
-                cursor.execute(statement)
-        finally:
-            cursor.close()
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 def _fingerprint(params: dict[str, Any]) -> tuple[Any, ...]:
@@ -154,22 +89,15 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             # separate SET autocommit round trip.
             params["autocommit"] = True
         key = (self.alias, _fingerprint(params), self.isolation_level, self.pool_options)
-        facts: dict[str, Any] = {}
-        assert self.pool_options is not None
+        options = self.pool_options
+        assert options is not None
 
         def build() -> ConnectionPool:
+            setup = SessionSetup(Database, params, self.isolation_level, {}, options.cooperative)
             pool = ConnectionPool(
-                _pool_name(self.alias, params),
-                partial(
-                    open_physical_connection,
-                    params,
-                    self.isolation_level,
-                    facts,
-                    self.pool_options.cooperative,  # type: ignore[union-attr]
-                ),
-                self.pool_options,  # type: ignore[arg-type]
+                _pool_name(self.alias, params), setup.open, options, reset_session=setup.reset
             )
-            pool.facts = facts
+            pool.facts = setup.facts
             return pool
 
         return pool_registry.get_pool(key, build)

@@ -241,7 +241,7 @@ class ConnectionPool:
         connect: Connector,
         options: PoolOptions,
         *,
-        timeout_hint: Callable[[], str] | None = None,
+        reset_session: Callable[[Any], bool] | None = None,
     ) -> None:
         self.name = name
         self.options = options
@@ -255,6 +255,8 @@ class ConnectionPool:
         self.connection_class: type = type(None)
         self.connection_attributes: frozenset[str] = frozenset()
         self._connect = connect
+        # Resets a physical connection's session for reuse (True) or says it cannot (False).
+        self._reset_session = reset_session
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(
             (
@@ -269,6 +271,7 @@ class ConnectionPool:
                 "server_refusals",
                 "leak_warnings",
                 "abandoned",
+                "reset_reconnects",
             ),
             0,
         )
@@ -581,15 +584,33 @@ class ConnectionPool:
     def reset(self, lease: Lease, reason: str) -> None:
         """Give back a connection that carries session state, as a fresh one.
 
-        The connection is closed and its place reconnects on next use. Closing is the only reset
-        that covers every kind of session state for both drivers (PyMySQL has no
-        COM_CHANGE_USER), and its cost falls only on requests that created session state.
+        The session is reset in place where the driver can (COM_RESET_CONNECTION, then the
+        pool's session settings again: connect.py); otherwise, or if that fails, the connection
+        is closed and its place reconnects on next use.
         """
         if not self._end(lease) or self.inherited:
             return
         self._count("resets")
-        logger.debug("pool %s: reset connection after session state (%s)", self.name, reason)
-        self._close_and_return(lease.record)
+        record = lease.record
+        connection = record.dbapi_connection
+        if not self.closed and self._reset_session is not None and connection is not None:
+            try:
+                clean = self._reset_session(connection)
+            except BaseException as exc:
+                # Half reset: the session's state is unknown, so the connection goes.
+                self._count("reset_reconnects")
+                self._close_and_return(record)
+                if not isinstance(exc, Exception):
+                    raise
+                logger.info("pool %s: reset failed (%s); reconnected", self.name, _reason(exc))
+                return
+            if clean:
+                logger.debug("pool %s: reset session in place (%s)", self.name, reason)
+                self.checkin(record)
+                return
+        logger.debug("pool %s: reset by reconnecting (%s)", self.name, reason)
+        self._count("reset_reconnects")
+        self._close_and_return(record)
 
     def _close_and_return(self, record: Any) -> None:
         try:

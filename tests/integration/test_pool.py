@@ -10,7 +10,7 @@ import pytest
 from django.db import OperationalError, connections
 
 import django_pooled_mysql
-from django_pooled_mysql import base as pooled_base
+from django_pooled_mysql import connect as pooled_connect
 from tests.settings import PREFIX
 from tests.support.helpers import Admin, Scratch, eventually, in_forked_child, run_threads
 
@@ -59,13 +59,13 @@ def test_server_facts_are_read_once_per_pool(
     scratch: Scratch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
-    real = pooled_base.read_server_facts
+    real = pooled_connect.read_server_facts
 
     def counting(conn: Any) -> dict[str, Any]:
         calls.append(1)
         return real(conn)
 
-    monkeypatch.setattr(pooled_base, "read_server_facts", counting)
+    monkeypatch.setattr(pooled_connect, "read_server_facts", counting)
     for _ in range(10):
         db = scratch.wrapper({"pool_size": 2, "max_overflow": 0})
         assert db.mysql_is_mariadb in (True, False)
@@ -292,6 +292,7 @@ def test_pool_stats_has_the_documented_keys() -> None:
         "server_refusals",
         "leak_warnings",
         "abandoned",
+        "reset_reconnects",
     }
     assert stats["open"] >= 1 and stats["in_use"] == 0
 

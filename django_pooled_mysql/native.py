@@ -1,0 +1,115 @@
+"""mysqlclient's connection at the C level, through its documented native handle.
+
+mysqlclient (2.1+) gives ``_mysql.connection._get_native_connection()``: a capsule holding the
+connection's ``MYSQL *``, so that other C code can work with the same connection. With it and
+the client library mysqlclient is linked against, two things become reachable that the Python
+API does not offer:
+
+- the server status flags of the last statement, through MariaDB Connector/C's
+  ``mariadb_get_infov(MARIADB_CONNECTION_SERVER_STATUS)``: the ``SERVER_SESSION_STATE_CHANGED``
+  flag is the server's own report that a statement changed the session (the tracker enabled with
+  ``session_track_state_change``), triggers and stored functions included. MySQL's
+  libmysqlclient has no getter for the flags (its ``mysql_session_track_get_first()`` reports
+  stale entries after result sets, measured), so there is no tracker with it;
+- ``COM_RESET_CONNECTION`` through ``mysql_reset_connection()`` (both libraries): the session
+  is reset without a new TCP connection or authentication.
+
+Anything missing (PyMySQL, an older mysqlclient, another client library) makes ``native_for()``
+return None or leave a capability out, and callers fall back: no tracker, reset by reconnecting.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+SERVER_SESSION_STATE_CHANGED = 0x4000
+_CAPSULE_NAME = b"_mysql.connection.native_connection"
+
+
+class _Library:
+    """The C functions, looked up once in the library mysqlclient's extension links against."""
+
+    def __init__(self, module_file: str) -> None:
+        lib = ctypes.CDLL(module_file)
+        self.capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+        self.capsule_pointer.restype = ctypes.c_void_p
+        self.capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+        self.get_info: Any = getattr(lib, "mariadb_get_infov", None)
+        if self.get_info is not None:
+            self.get_info.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+            self.get_info.restype = ctypes.c_char
+            self.server_status_value = _server_status_enum()
+        self.reset: Any = getattr(lib, "mysql_reset_connection", None)
+        if self.reset is not None:
+            self.reset.argtypes = [ctypes.c_void_p]
+            self.reset.restype = ctypes.c_int
+
+
+def _server_status_enum() -> int:
+    # Position of MARIADB_CONNECTION_SERVER_STATUS in Connector/C's enum mariadb_value
+    # (mysql.h); the enum only ever grew at its end.
+    return 30
+
+
+_library: _Library | bool | None = False
+
+
+def _load() -> _Library | None:
+    global _library
+    if _library is False:
+        try:
+            from MySQLdb import _mysql
+
+            _library = _Library(str(_mysql.__file__))
+        except (ImportError, OSError, AttributeError):
+            _library = None
+    return _library  # type: ignore[return-value]
+
+
+class Native:
+    """One mysqlclient connection's C-level handle and what it can do."""
+
+    __slots__ = ("_connection", "_library", "_pointer", "_status", "_status_ref")
+
+    def __init__(self, library: _Library, connection: Any, pointer: int) -> None:
+        self._library = library
+        # Keeps the connection (and so the MYSQL struct) alive as long as this handle.
+        self._connection = connection
+        self._pointer = pointer
+        self._status = ctypes.c_uint()
+        self._status_ref = ctypes.byref(self._status)
+
+    @property
+    def tracks_state(self) -> bool:
+        """Whether state_changed() can answer (MariaDB Connector/C)."""
+        return self._library.get_info is not None
+
+    def state_changed(self) -> bool:
+        """Whether the last statement's OK packet carried SERVER_SESSION_STATE_CHANGED."""
+        library = self._library
+        library.get_info(self._pointer, library.server_status_value, self._status_ref)
+        return bool(self._status.value & SERVER_SESSION_STATE_CHANGED)
+
+    @property
+    def can_reset(self) -> bool:
+        """Whether reset() is available."""
+        return self._library.reset is not None
+
+    def reset(self) -> bool:
+        """Send COM_RESET_CONNECTION; True if the server reset the session."""
+        return self._library.reset(self._pointer) == 0
+
+
+def native_for(connection: Any) -> Native | None:
+    """The C-level handle of a mysqlclient connection, or None (PyMySQL, old mysqlclient)."""
+    get_capsule = getattr(connection, "_get_native_connection", None)
+    if get_capsule is None:
+        return None
+    library = _load()
+    if library is None:
+        return None
+    pointer = library.capsule_pointer(get_capsule(), _CAPSULE_NAME)
+    if not pointer:
+        return None
+    return Native(library, connection, pointer)
