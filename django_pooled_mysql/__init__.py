@@ -64,7 +64,7 @@ def close_pool(alias: str = "default") -> int:
 
 def close_all_pools() -> int:
     """Close every pool of this process (for shutdown and tests)."""
-    from .pool import close_pools
+    from .registry import close_pools
 
     return close_pools()
 

@@ -10,12 +10,12 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS
 from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
 from django.db.backends.mysql import base as mysql_base
+from django.db.backends.mysql.creation import DatabaseCreation as MySQLDatabaseCreation
 from django.utils.functional import cached_property
 
-from . import pool as pool_registry
+from . import registry
 from .connect import SessionSetup
 from .connection import PooledConnection
-from .creation import DatabaseCreation
 from .options import PoolOptions, check_conn_max_age, parse_pool_option
 from .ownership import current_owner
 from .pool import ConnectionPool
@@ -48,6 +48,18 @@ def _pool_name(alias: str, params: dict[str, Any]) -> str:
     return "'%s' (%s@%s/%s)" % (alias, params.get("user", ""), where, params.get("database", ""))
 
 
+class DatabaseCreation(MySQLDatabaseCreation):
+    """Django's MySQL test-database creation, plus closing the pool before the database goes."""
+
+    def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
+        # Pooled connections to the test database would otherwise stay open after the database
+        # is gone (and keep the server's connection count up between test runs).
+        close_pool = getattr(self.connection, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
+        super()._destroy_test_db(test_database_name, verbosity)
+
+
 class DatabaseWrapper(mysql_base.DatabaseWrapper):
     """Django's MySQL DatabaseWrapper whose ``connection`` leases from a per-process pool."""
 
@@ -72,6 +84,12 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
     def pooled(self) -> bool:
         """Whether this alias leases from a pool (``OPTIONS["pool"]`` not False)."""
         return self.pool_options is not None
+
+    @property
+    def pool(self) -> ConnectionPool | None:
+        """This process's pool for this alias, or None without pooling (as in Django's
+        PostgreSQL backend)."""
+        return self.get_pool() if self.pooled else None
 
     # -- connecting -----------------------------------------------------------------------
 
@@ -100,7 +118,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             pool.facts = setup.facts
             return pool
 
-        return pool_registry.get_pool(key, build)
+        return registry.get_pool(key, build)
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         """A PooledConnection (no socket yet), or a real connection when pooling is off."""
@@ -159,4 +177,4 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         """Close this alias's pools in this process (idle connections now, others on return)."""
         self.close()
         alias = self.alias
-        return pool_registry.close_pools(lambda key: key[0] == alias)  # type: ignore[index]
+        return registry.close_pools(lambda key: key[0] == alias)  # type: ignore[index]

@@ -22,19 +22,10 @@ from typing import Any
 import MySQLdb
 
 from . import raw_api
-from .cursor import (
-    INFO,
-    LASTROWID,
-    PENDING_ERROR,
-    WARNINGS,
-    PooledCursor,
-    StatementResult,
-    StreamingCursor,
-    is_unbuffered,
-    run_statement,
-)
+from .cursor import PooledCursor, StreamingCursor, is_unbuffered
 from .disconnect import is_disconnect, never_reached_server
 from .exceptions import ConnectionLostInTransaction
+from .execute import INFO, LASTROWID, PENDING_ERROR, WARNINGS, StatementResult, run_on
 from .ownership import Owner
 from .pool import ConnectionPool, Lease, Watchers
 from .session import session_effect
@@ -121,7 +112,7 @@ class PooledConnection:
             why = "The pool recovered this connection after the thread that owned it ended."
         else:
             # Pinned before fork(): the socket is the parent's. Forget it without touching it.
-            lease.pool.release(lease)
+            lease.checkin()
             why = "The transaction was open across fork(); its connection belongs to the parent."
         self._lease = None
         self._begun = False
@@ -181,7 +172,7 @@ class PooledConnection:
         if self._in_transaction:
             self._lost = exc
         if lease is not None:
-            lease.pool.invalidate(lease, exc)
+            lease.invalidate(exc)
 
     def _unpin(self) -> None:
         lease = self._lease
@@ -194,9 +185,9 @@ class PooledConnection:
         self._holds = 0
         if session_pin is not None or begun:
             # Session state or an unfinished transaction: nobody else may inherit it.
-            lease.pool.reset(lease, session_pin or "unfinished transaction")
+            lease.reset(session_pin or "unfinished transaction")
         else:
-            lease.pool.release(lease)
+            lease.checkin()
 
     def _unpin_if_unneeded(self) -> None:
         if (
@@ -229,7 +220,7 @@ class PooledConnection:
             else:
                 restore = (_CLEAR_STATEMENT_STATE, None)
             sql, sql_args = restore
-            self._on_pinned(lease, lambda conn: run_statement(conn, "execute", sql, sql_args))
+            self._on_pinned(lease, lambda conn: run_on(conn, "execute", sql, sql_args))
         self._pin(reason)
         return self._run_on_lease(lease, method, query, args, cursorclass)
 
@@ -259,7 +250,7 @@ class PooledConnection:
             pool = self._current_pool()
         record, connection = pool.checkout()
         try:
-            result = run_statement(connection, method, query, args, cursorclass)
+            result = run_on(connection, method, query, args, cursorclass)
         except BaseException as exc:
             result = self._statement_failed(pool, record, exc, method, query, args, cursorclass)
         else:
@@ -288,7 +279,7 @@ class PooledConnection:
         # The statements before it ran and their results are returned; the error is raised by
         # nextset(), as the driver does. A broken connection must not go back.
         if is_disconnect(exc):
-            pool.discard(record, exc)
+            pool.invalidate(record, exc)
         else:
             pool.checkin(record)
 
@@ -308,7 +299,7 @@ class PooledConnection:
         self, lease: Lease, method: str, query: Any, args: Any, cursorclass: Any
     ) -> StatementResult:
         result: StatementResult = self._on_pinned(
-            lease, lambda conn: run_statement(conn, method, query, args, cursorclass)
+            lease, lambda conn: run_on(conn, method, query, args, cursorclass)
         )
         pending = result[PENDING_ERROR]
         if pending is not None and is_disconnect(pending):
@@ -333,7 +324,7 @@ class PooledConnection:
         if not is_disconnect(exc):
             pool.checkin(record)
             raise exc
-        pool.discard(record, exc)
+        pool.invalidate(record, exc)
         if not never_reached_server(exc):
             raise exc
         logger.info(
@@ -341,10 +332,10 @@ class PooledConnection:
         )
         record, connection = pool.checkout()
         try:
-            result = run_statement(connection, method, query, args, cursorclass)
+            result = run_on(connection, method, query, args, cursorclass)
         except BaseException as again:
             if is_disconnect(again):
-                pool.discard(record, again)
+                pool.invalidate(record, again)
             else:
                 pool.checkin(record)
             raise

@@ -3,80 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from .direct import can_execute_directly, execute_directly, statement_status
+from .execute import ResultSet, StatementResult
 
 if TYPE_CHECKING:
     from .connection import PooledConnection
-
-# One result set: (description, rows, rowcount).
-ResultSet = tuple[Any, Sequence[Any], int]
-
-# Everything Django may ask of a cursor after execute(), read before the lease ended:
-# (result sets, lastrowid, the executed query text, the driver method's return value, the
-# warning count and info string of the last statement, the error of a later statement of a
-# multi-statement text that nextset() raises, as the driver does). lastrowid is None when the
-# first result is a result set (it has no insert id of its own). A plain tuple, as it is built
-# once per statement on the hot path.
-StatementResult = tuple[list[ResultSet], Any, Any, Any, int, Any, "BaseException | None"]
-LASTROWID: Final = 1
-WARNINGS: Final = 4
-INFO: Final = 5
-PENDING_ERROR: Final = 6
-
-
-def run_statement(
-    connection: Any, method: str, query: Any, args: Any, cursorclass: Any = None
-) -> StatementResult:
-    """Run one execute/executemany/callproc on a driver cursor and detach its results.
-
-    Every result set is read before returning, so that nothing of the statement is left on the
-    connection when it goes back to the pool. On failure the driver cursor is closed, which
-    makes the driver read and discard whatever the server still sends. A plain execute() on
-    mysqlclient skips the cursor object (direct.py).
-    """
-    if method == "execute" and cursorclass is None and can_execute_directly(connection):
-        return execute_directly(connection, query, args)
-    return run_with_driver_cursor(connection, method, query, args, cursorclass)
-
-
-def run_with_driver_cursor(
-    connection: Any, method: str, query: Any, args: Any, cursorclass: Any = None
-) -> StatementResult:
-    """run_statement() through a driver cursor (any driver, any method, any cursor class)."""
-    cursor = connection.cursor() if cursorclass is None else connection.cursor(cursorclass)
-    try:
-        if method == "execute":
-            return_value = cursor.execute(query, args)
-        else:
-            return_value = getattr(cursor, method)(query, args)
-        description = cursor.description
-        # A statement without a result set has no rows to fetch; an executemany() over an empty
-        # iterator never executed at all, and fetchall() would raise there.
-        rows = cursor.fetchall() if description is not None else ()
-        sets = [(description, rows, cursor.rowcount)]
-        lastrowid = cursor.lastrowid if description is None else None
-        executed = cursor._executed
-        pending = None
-        try:
-            while cursor.nextset():
-                description = cursor.description
-                rows = cursor.fetchall() if description is not None else ()
-                sets.append((description, rows, cursor.rowcount))
-        except Exception as exc:
-            # A later statement of a multi-statement text failed: the driver raises it from
-            # nextset(), after the earlier results; so does PooledCursor.nextset().
-            pending = exc
-            _close_quietly(cursor)
-        warnings, info = statement_status(connection)
-    except BaseException:
-        _close_quietly(cursor)
-        raise
-    # nextset() returned None: the driver has read the last result set, so the cursor has
-    # nothing left to drain and is dropped without close() (which would only ask again).
-    return sets, lastrowid, executed, return_value, warnings, info, pending
-
 
 # Base classes of the drivers' server-side cursors: mysqlclient's mix-in, PyMySQL's SSCursor.
 _STREAMING_BASES = frozenset({"CursorUseResultMixIn", "SSCursor"})
@@ -89,15 +21,6 @@ def is_unbuffered(cursorclass: Any) -> bool:
     return isinstance(cursorclass, type) and any(
         base.__name__ in _STREAMING_BASES for base in cursorclass.__mro__
     )
-
-
-def _close_quietly(cursor: Any) -> None:
-    # The statement's own error is the one worth reporting; a broken connection may fail again
-    # while the driver drains it.
-    try:
-        cursor.close()
-    except BaseException:
-        pass
 
 
 class PooledCursor:

@@ -6,7 +6,13 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+
+def improperly_configured(message: str) -> Exception:
+    """Django's ImproperlyConfigured, imported only when raised: this module (and the pool that
+    uses it) imports nothing of Django."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    return ImproperlyConfigured(message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,19 +82,21 @@ def parse_pool_option(alias: str, value: Any) -> PoolOptions | None:
     if value is True:
         return PoolOptions()
     if not isinstance(value, Mapping):
-        raise ImproperlyConfigured(
+        raise improperly_configured(
             "%s must be True, False or a dict of pool settings, not %r." % (where, value)
         )
     unknown = sorted(set(value) - set(_FIELDS), key=str)
     if unknown:
-        raise ImproperlyConfigured(
+        raise improperly_configured(
             "%s has unknown key(s) %s. Valid keys: %s."
             % (where, ", ".join(map(repr, unknown)), ", ".join(_FIELDS))
         )
     for key, given in value.items():
         expected, is_valid = _RULES[key]
         if not is_valid(given):
-            raise ImproperlyConfigured("%s[%r] must be %s, not %r." % (where, key, expected, given))
+            raise improperly_configured(
+                "%s[%r] must be %s, not %r." % (where, key, expected, given)
+            )
     # Build a new object: the user's dict is read, never mutated.
     return PoolOptions(**dict(value))
 
@@ -96,7 +104,7 @@ def parse_pool_option(alias: str, value: Any) -> PoolOptions | None:
 def check_conn_max_age(alias: str, conn_max_age: Any) -> None:
     """Refuse CONN_MAX_AGE != 0 with pooling: the pool, not Django, keeps connections open."""
     if conn_max_age != 0:
-        raise ImproperlyConfigured(
+        raise improperly_configured(
             "DATABASES[%r]['CONN_MAX_AGE'] is %r, but with OPTIONS['pool'] Django's connection "
             "holds no socket between statements, so persistent connections mean nothing here. "
             "Set CONN_MAX_AGE to 0 (the default); to bound how long a pooled connection lives, "

@@ -17,7 +17,7 @@ import pytest
 from django.db import OperationalError
 
 from django_pooled_mysql.base import DatabaseWrapper
-from django_pooled_mysql.pool import close_pools
+from django_pooled_mysql.registry import close_pools
 from tests.support.helpers import FaultServer, eventually, in_forked_child, scalar
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
-from django_pooled_mysql.cursor import run_with_driver_cursor
-from django_pooled_mysql.direct import can_execute_directly, execute_directly
+from django_pooled_mysql.execute import (
+    can_execute_directly,
+    execute_directly,
+    run_with_driver_cursor,
+)
 from tests.driver import DRIVER
 from tests.support.helpers import Scratch
 

@@ -230,16 +230,16 @@ def test_base_exception_mid_statement_invalidates_the_connection(
 
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
     first = connection_id(db)
-    real = connection_module.run_statement
+    real = connection_module.run_on
 
     def interrupted(*args: Any) -> Any:
         real(*args)
         raise Interrupted
 
-    monkeypatch.setattr(connection_module, "run_statement", interrupted)
+    monkeypatch.setattr(connection_module, "run_on", interrupted)
     with pytest.raises(Interrupted), db.cursor() as cursor:
         cursor.execute("SELECT 1")
-    monkeypatch.setattr(connection_module, "run_statement", real)
+    monkeypatch.setattr(connection_module, "run_on", real)
     assert connection_id(db) != first
     assert db.pool_stats()["invalidations"] == 1
 
@@ -293,6 +293,10 @@ def test_pool_stats_has_the_documented_keys() -> None:
         "leak_warnings",
         "abandoned",
         "reset_reconnects",
+        "max_open",
+        "requests",
+        "closes",
+        "connect_errors",
     }
     assert stats["open"] >= 1 and stats["in_use"] == 0
 

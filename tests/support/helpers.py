@@ -180,7 +180,7 @@ class Scratch:
             stock.close()
 
     def destroy(self) -> None:
-        from django_pooled_mysql import pool as registry
+        from django_pooled_mysql import registry
 
         for wrapper in self.wrappers:
             wrapper.inc_thread_sharing()

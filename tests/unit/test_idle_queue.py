@@ -7,49 +7,52 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy.util import queue as sa_queue
 
+from django_pooled_mysql import idle_queue as idle_queue_module
 from django_pooled_mysql import pool as pool_module
-from django_pooled_mysql.pool import IdleQueue
+from django_pooled_mysql.idle_queue import IdleQueue
 from tests.support.helpers import eventually, run_threads
 
 
+def get(queue: IdleQueue, timeout: float) -> Any:
+    """An idle record now, or one handed over within timeout, as a checkout takes one."""
+    record = queue.take()
+    return record if record is not None else queue.wait(timeout)
+
+
 def test_lifo_and_fifo_order() -> None:
-    lifo, fifo = IdleQueue(5, use_lifo=True), IdleQueue(5, use_lifo=False)
+    lifo, fifo = IdleQueue(use_lifo=True), IdleQueue(use_lifo=False)
     for queue in (lifo, fifo):
         for item in "abc":
-            queue.put(item, False)
+            queue.put(item)
     assert [lifo.take() for _ in range(4)] == ["c", "b", "a", None]
-    assert [fifo.get(False) for _ in range(3)] == ["a", "b", "c"]
-    with pytest.raises(sa_queue.Empty):
-        fifo.get(False)
+    assert [fifo.take() for _ in range(4)] == ["a", "b", "c", None]
 
 
-def test_full_queue_refuses_a_put() -> None:
-    queue = IdleQueue(2)
-    queue.put(1, False)
-    queue.put(2, False)
-    with pytest.raises(sa_queue.Full):
-        queue.put(3, False)
-
-
-def test_a_waiting_get_times_out_empty() -> None:
-    queue = IdleQueue(2)
-    with pytest.raises(sa_queue.Empty):
-        queue.get(True, 0.05)
+def test_a_wait_times_out_with_none() -> None:
+    queue = IdleQueue()
+    assert queue.wait(0.05) is None
     assert queue.waiting == 0
+
+
+def test_remove_takes_out_only_an_idle_record() -> None:
+    queue = IdleQueue()
+    queue.put("a")
+    queue.put("b")
+    assert queue.remove("a") and not queue.remove("a")
+    assert list(queue) == ["b"] and len(queue) == 1
 
 
 def test_every_waiter_is_woken_by_a_put() -> None:
     # A lost notification would leave a waiter blocked for its 60 s timeout, and the joins
     # below give up after 10 s in all.
-    queue = IdleQueue(0)
+    queue = IdleQueue()
     waiters = 16
     got: list[Any] = []
     lock = threading.Lock()
 
     def wait() -> None:
-        item = queue.get(True, 60)
+        item = get(queue, 60)
         with lock:
             got.append(item)
 
@@ -57,7 +60,7 @@ def test_every_waiter_is_woken_by_a_put() -> None:
     for thread in threads:
         thread.start()
     eventually(lambda: queue.waiting == waiters, what="all waiters to wait")
-    run_threads(waiters, lambda i: queue.put(i, False))
+    run_threads(waiters, lambda i: queue.put(i))
     deadline = time.monotonic() + 10
     for thread in threads:
         thread.join(max(deadline - time.monotonic(), 0))
@@ -67,53 +70,53 @@ def test_every_waiter_is_woken_by_a_put() -> None:
 
 
 def test_concurrent_takers_putters_and_waiters_never_lose_or_duplicate() -> None:
-    queue = IdleQueue(8)
+    queue = IdleQueue()
     for item in range(8):
-        queue.put(item, False)
+        queue.put(item)
 
     def churn(worker: int) -> int:
         # Take (barging or waiting), hold, give back: every item is held by one worker at most.
         moves = 0
         for round_ in range(3000):
-            item = queue.take() if (worker + round_) % 2 else queue.get(True, 30)
+            item = queue.take() if (worker + round_) % 2 else get(queue, 30)
             if item is None:
                 continue
-            queue.put(item, False)
+            queue.put(item)
             moves += 1
         return moves
 
     moves = run_threads(12, churn)
     assert sum(moves) > 0
-    assert sorted(queue.queue) == list(range(8))
+    assert sorted(queue) == list(range(8))
     assert queue.waiting == 0
 
 
-def test_wait_for_put_is_handed_the_returned_record() -> None:
-    queue = IdleQueue(2)
+def test_a_waiter_is_handed_the_returned_record() -> None:
+    queue = IdleQueue()
     handed: list[Any] = []
     returned = threading.Event()
 
     def wait() -> None:
-        handed.append(queue.wait_for_put(60))
+        handed.append(queue.wait(60))
         returned.set()
 
     thread = threading.Thread(target=wait)
     thread.start()
     eventually(lambda: queue.waiting == 1, what="the waiter to wait")
-    queue.put("record", False)
+    queue.put("record")
     assert returned.wait(10)
     thread.join()
     assert handed == ["record"]
-    assert queue.qsize() == 0
-    assert queue.wait_for_put(0.01) is None
+    assert len(queue) == 0
+    assert queue.wait(0.01) is None
 
 
 def test_waiters_are_served_in_arrival_order_and_ahead_of_newcomers() -> None:
-    queue = IdleQueue(4)
+    queue = IdleQueue()
     served: dict[int, Any] = {}
 
     def wait(i: int) -> None:
-        served[i] = queue.get(True, 60)
+        served[i] = get(queue, 60)
 
     threads = []
     for i in range(5):
@@ -122,7 +125,7 @@ def test_waiters_are_served_in_arrival_order_and_ahead_of_newcomers() -> None:
         threads.append(thread)
         eventually(lambda n=i + 1: queue.waiting == n, what="waiter %d to wait" % i)
     for record in range(5):
-        queue.put(record, False)
+        queue.put(record)
         # A caller arriving now does not jump the queue.
         assert queue.take() is None or not queue.waiting
     for thread in threads:
@@ -135,21 +138,20 @@ def test_a_busy_holder_cannot_starve_the_waiters() -> None:
     # Eight threads share one record, each holding it briefly (as a statement holds its
     # connection while the server answers) and asking again at once. Without the hand-off,
     # the thread that puts the record back takes it again before a woken waiter runs.
-    queue = IdleQueue(1)
-    queue.put("the only record", False)
+    queue = IdleQueue()
+    queue.put("the only record")
     stop = threading.Event()
     timeouts: list[int] = []
 
     def work(i: int) -> int:
         turns = 0
         while not stop.is_set():
-            try:
-                record = queue.get(True, 1.0)
-            except sa_queue.Empty:
+            record = get(queue, 1.0)
+            if record is None:
                 timeouts.append(i)
                 continue
             time.sleep(0.0002)  # the statement's round trip, with the GIL released
-            queue.put(record, False)
+            queue.put(record)
             turns += 1
         return turns
 
@@ -167,12 +169,12 @@ class _Interrupt(BaseException):
 def test_an_interrupted_waiter_leaves_the_line_and_loses_no_record(
     monkeypatch: pytest.MonkeyPatch, handed_first: bool
 ) -> None:
-    queue = IdleQueue(2)
+    queue = IdleQueue()
 
     class InterruptedLock:
         def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
             if handed_first:
-                queue.put("record", False)  # handed to the waiter, which is then interrupted
+                queue.put("record")  # handed to the waiter, which is then interrupted
             raise _Interrupt()
 
         def release(self) -> None:
@@ -183,19 +185,19 @@ def test_an_interrupted_waiter_leaves_the_line_and_loses_no_record(
             self.record: Any = None
             self.lock = InterruptedLock()
 
-    monkeypatch.setattr(pool_module, "_Waiter", InterruptedWaiter)
+    monkeypatch.setattr(idle_queue_module, "_Waiter", InterruptedWaiter)
     with pytest.raises(_Interrupt):
-        queue.get(True, 60)
+        queue.wait(60)
     assert queue.waiting == 0
     assert queue.take() == ("record" if handed_first else None)
 
 
 def test_release_waiters_ends_every_wait_with_none() -> None:
-    queue = IdleQueue(1)
+    queue = IdleQueue()
     results: list[Any] = []
 
     def wait() -> None:
-        results.append(queue.get(True, 60))
+        results.append(queue.wait(60))
 
     threads = [threading.Thread(target=wait) for _ in range(3)]
     for thread in threads:

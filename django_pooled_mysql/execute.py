@@ -1,0 +1,202 @@
+"""Run one statement on a physical connection and detach every result from it.
+
+A statement lease reads everything Django may still ask of a statement (rows, ``description``,
+``rowcount``, ``lastrowid``, further result sets, the warning count) into memory before the
+connection goes back to the pool, so that nothing of the statement is left on the connection.
+That is what the drivers' buffered cursors do; for a plain ``execute()`` on mysqlclient this
+module does it on the connection's C API directly (see execute_directly()), and everything else
+goes through a driver cursor (run_with_driver_cursor()).
+
+mysqlclient's C API is ``MySQLdb._mysql``, which mysqlclient's user guide documents as its
+interface to the MySQL C API: ``query()``, ``store_result()``, ``describe()``, ``fetch_row()``,
+``affected_rows()``, ``insert_id()``, ``next_result()`` and ``discard_result()`` (the calls its own
+cursor uses). Calling them directly saves the cursor object and its Python layers: about 5 us of
+the ~10 us of client CPU per ORM statement this ENGINE added (docs/dev/performance.md). The steps
+and their order are those of ``MySQLdb.cursors.Cursor.execute()`` (2.x): the query text is
+encoded and the parameters quoted with ``connection.literal()``, a formatting error is a
+``ProgrammingError``; the row count and insert id are read right after each result is stored.
+tests/integration/test_direct.py holds both paths to identical results and errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+# One result set: (description, rows, rowcount).
+ResultSet = tuple[Any, Sequence[Any], int]
+
+# Everything Django may ask of a cursor after execute(), read before the lease ended:
+# (result sets, lastrowid, the executed query text, the driver method's return value, the
+# warning count and info string of the last statement, the error of a later statement of a
+# multi-statement text that nextset() raises, as the driver does). lastrowid is None when the
+# first result is a result set (it has no insert id of its own). A plain tuple, as it is built
+# once per statement on the hot path.
+StatementResult = tuple[list[ResultSet], Any, Any, Any, int, Any, "BaseException | None"]
+LASTROWID: Final = 1
+WARNINGS: Final = 4
+INFO: Final = 5
+PENDING_ERROR: Final = 6
+
+
+def run_on(
+    connection: Any, method: str, query: Any, args: Any, cursorclass: Any = None
+) -> StatementResult:
+    """Run one execute/executemany/callproc on a physical connection and detach its results.
+
+    Every result set is read before returning, so that nothing of the statement is left on the
+    connection when it goes back to the pool. On failure the driver cursor is closed, which
+    makes the driver read and discard whatever the server still sends. A plain execute() on
+    mysqlclient skips the cursor object (direct.py).
+    """
+    if method == "execute" and cursorclass is None and can_execute_directly(connection):
+        return execute_directly(connection, query, args)
+    return run_with_driver_cursor(connection, method, query, args, cursorclass)
+
+
+def run_with_driver_cursor(
+    connection: Any, method: str, query: Any, args: Any, cursorclass: Any = None
+) -> StatementResult:
+    """run_statement() through a driver cursor (any driver, any method, any cursor class)."""
+    cursor = connection.cursor() if cursorclass is None else connection.cursor(cursorclass)
+    try:
+        if method == "execute":
+            return_value = cursor.execute(query, args)
+        else:
+            return_value = getattr(cursor, method)(query, args)
+        description = cursor.description
+        # A statement without a result set has no rows to fetch; an executemany() over an empty
+        # iterator never executed at all, and fetchall() would raise there.
+        rows = cursor.fetchall() if description is not None else ()
+        sets = [(description, rows, cursor.rowcount)]
+        lastrowid = cursor.lastrowid if description is None else None
+        executed = cursor._executed
+        pending = None
+        try:
+            while cursor.nextset():
+                description = cursor.description
+                rows = cursor.fetchall() if description is not None else ()
+                sets.append((description, rows, cursor.rowcount))
+        except Exception as exc:
+            # A later statement of a multi-statement text failed: the driver raises it from
+            # nextset(), after the earlier results; so does PooledCursor.nextset().
+            pending = exc
+            _close_quietly(cursor)
+        warnings, info = statement_status(connection)
+    except BaseException:
+        _close_quietly(cursor)
+        raise
+    # nextset() returned None: the driver has read the last result set, so the cursor has
+    # nothing left to drain and is dropped without close() (which would only ask again).
+    return sets, lastrowid, executed, return_value, warnings, info, pending
+
+
+def _close_quietly(cursor: Any) -> None:
+    # The statement's own error is the one worth reporting; a broken connection may fail again
+    # while the driver drains it.
+    try:
+        cursor.close()
+    except BaseException:
+        pass
+
+
+# (the C connection type, the default cursor class), or () where mysqlclient is not MySQLdb.
+_mysqlclient: tuple[Any, ...] | None = None
+
+
+def _mysqlclient_types() -> tuple[Any, ...]:
+    global _mysqlclient
+    if _mysqlclient is None:
+        try:
+            # Fails when PyMySQL is installed as MySQLdb: it has no _mysql module.
+            from MySQLdb import _mysql
+            from MySQLdb.cursors import Cursor
+        except ImportError:
+            _mysqlclient = ()
+        else:
+            _mysqlclient = (_mysql.connection, Cursor)
+    return _mysqlclient
+
+
+def can_execute_directly(connection: Any) -> bool:
+    """Whether connection is a mysqlclient connection using the default cursor class."""
+    types = _mysqlclient or _mysqlclient_types()
+    return bool(types) and isinstance(connection, types[0]) and connection.cursorclass is types[1]
+
+
+def execute_directly(connection: Any, query: Any, args: Any) -> tuple[Any, ...]:
+    """Run one statement; return a StatementResult (cursor.py) with the executed bytes."""
+    if isinstance(query, str):
+        query = query.encode(connection.encoding)
+    if args is not None:
+        if isinstance(args, dict):
+            encoding = connection.encoding
+            args = {
+                (key.encode(encoding) if isinstance(key, str) else key): connection.literal(item)
+                for key, item in args.items()
+            }
+        else:
+            args = tuple(map(connection.literal, args))
+        try:
+            query = query % args
+        except TypeError as exc:
+            from MySQLdb import ProgrammingError
+
+            raise ProgrammingError(str(exc)) from exc
+    try:
+        # As the driver's cursor does before each execute(): results that code with a raw
+        # cursor on a pinned connection left unread are read and dropped (no round trip when
+        # there are none).
+        while connection.next_result() == 0:
+            connection.discard_result()
+        connection.query(query)
+        first = _read_result(connection)
+        # A result set has no insert id of its own: the driver would report the connection's
+        # previous one, which here may be another user's.
+        lastrowid = connection.insert_id() if first[0] is None else None
+        sets = [first]
+        pending = None
+        try:
+            while connection.next_result() == 0:
+                sets.append(_read_result(connection))
+        except Exception as exc:
+            # A later statement failed: the driver's cursor returns the earlier results and
+            # raises this from nextset(); PooledCursor.nextset() does the same.
+            pending = exc
+            _discard_quietly(connection)
+        warnings = connection.warning_count()
+        info = connection.info()
+    except BaseException:
+        _discard_quietly(connection)
+        raise
+    return sets, lastrowid, query, first[2], warnings, info, pending
+
+
+def statement_status(connection: Any) -> tuple[int, Any]:
+    """(warning count, info string) of the statement that just ran on connection."""
+    warning_count = getattr(connection, "warning_count", None)
+    if warning_count is not None:  # mysqlclient
+        return warning_count(), connection.info()
+    result = getattr(connection, "_result", None)  # PyMySQL keeps its last result here
+    if result is None:
+        return 0, None
+    return result.warning_count or 0, result.message or None
+
+
+def _read_result(connection: Any) -> tuple[Any, Any, int]:
+    result = connection.store_result()
+    if result is None:
+        return None, (), connection.affected_rows()
+    description = result.describe()
+    rowcount = connection.affected_rows()
+    return description, result.fetch_row(0), rowcount
+
+
+def _discard_quietly(connection: Any) -> None:
+    # As the driver's cursor does on close(): read and drop what the server may still send.
+    # The statement's own error is the one worth reporting.
+    try:
+        while connection.next_result() == 0:
+            connection.discard_result()
+    except BaseException:
+        pass

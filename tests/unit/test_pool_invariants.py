@@ -1,0 +1,217 @@
+"""The pool's own invariants with a fake DB-API connection (no database): cap, overflow,
+hand-off order, close with connections out, recycle, the idle check, events."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from django_pooled_mysql.exceptions import PoolClosed, PoolTimeout
+from django_pooled_mysql.options import parse_pool_option
+from django_pooled_mysql.pool import ConnectionPool
+from tests.support.helpers import eventually, run_threads
+
+
+class FakeConnection:
+    """A DB-API connection with a real socket, so the pool's idle check (poll()) works; the
+    far end stands for the server."""
+
+    opened: list[FakeConnection] = []
+
+    def __init__(self) -> None:
+        self._sock, self.server_side = socket.socketpair()
+        self.closed = False
+        self.pings = 0
+        FakeConnection.opened.append(self)
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def ping(self) -> None:
+        self.pings += 1
+        if self.closed:
+            raise OSError("closed")
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._sock.close()
+            self.server_side.close()
+
+    def drop(self) -> None:
+        """The server closes this connection (KILL, wait_timeout): EOF on the client side."""
+        self.server_side.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry() -> Iterator[None]:
+    FakeConnection.opened = []
+    yield
+    for conn in FakeConnection.opened:
+        conn.close()
+
+
+def make_pool(**options: Any) -> ConnectionPool:
+    parsed = parse_pool_option("fake", {"timeout": 5, **options})
+    assert parsed is not None
+    return ConnectionPool("fake", FakeConnection, parsed)
+
+
+def test_never_more_than_pool_size_plus_max_overflow_connections() -> None:
+    pool = make_pool(pool_size=2, max_overflow=1, timeout=10)
+    peak = [0]
+    lock = threading.Lock()
+
+    def work(_: int) -> None:
+        for _ in range(200):
+            record, _conn = pool.checkout()
+            with lock:
+                peak[0] = max(peak[0], pool.stats()["in_use"])
+            pool.checkin(record)
+
+    run_threads(12, work)
+    assert peak[0] <= 3
+    stats = pool.stats()
+    assert stats["connects"] <= 3 and stats["in_use"] == 0 and stats["requests"] == 2400
+
+
+def test_overflow_connections_are_closed_when_pool_size_are_idle() -> None:
+    pool = make_pool(pool_size=2, max_overflow=2)
+    records = [pool.checkout()[0] for _ in range(4)]
+    assert pool.stats()["overflow"] == 2
+    for record in records:
+        pool.checkin(record)
+    stats = pool.stats()
+    assert (stats["open"], stats["idle"], stats["overflow"], stats["in_use"]) == (2, 2, 0, 0)
+    assert sum(conn.closed for conn in FakeConnection.opened) == 2
+
+
+def test_a_caller_waits_for_a_returned_connection_then_times_out_with_the_numbers() -> None:
+    pool = make_pool(pool_size=1, max_overflow=0, timeout=0.2)
+    record, _ = pool.checkout()
+    with pytest.raises(PoolTimeout, match=r"pool_size=1, max_overflow=0; in use 1, idle 0"):
+        pool.checkout()
+    stats = pool.stats()
+    assert (stats["timeouts"], stats["wait_count"]) == (1, 1)
+    assert stats["wait_seconds"] >= 0.2
+    pool.checkin(record)
+
+
+def test_waiters_are_served_in_arrival_order() -> None:
+    pool = make_pool(pool_size=1, max_overflow=0, timeout=30)
+    record, _ = pool.checkout()
+    order: list[int] = []
+    threads = []
+    for i in range(4):
+
+        def wait(i: int = i) -> None:
+            got, _ = pool.checkout()
+            order.append(i)
+            pool.checkin(got)
+
+        thread = threading.Thread(target=wait)
+        thread.start()
+        threads.append(thread)
+        eventually(lambda n=i + 1: pool.stats()["waiting"] == n, what="waiter %d" % i)
+    pool.checkin(record)
+    for thread in threads:
+        thread.join(10)
+    assert order == [0, 1, 2, 3]
+
+
+def test_closing_with_connections_checked_out_keeps_the_counts_right() -> None:
+    pool = make_pool(pool_size=3, max_overflow=0)
+    records = [pool.checkout()[0] for _ in range(3)]
+    pool.close()
+    # QueuePool's dispose() reset its count here and reported "in use 0, idle 3".
+    stats = pool.stats()
+    assert (stats["in_use"], stats["idle"], stats["open"]) == (3, 0, 3)
+    with pytest.raises(PoolClosed):
+        pool.checkout()
+    for record in records:
+        pool.checkin(record)  # closed as they come back
+    stats = pool.stats()
+    assert (stats["in_use"], stats["idle"], stats["open"]) == (0, 0, 0)
+    assert all(conn.closed for conn in FakeConnection.opened)
+
+
+def test_dispose_closes_idle_connections_and_the_pool_stays_usable() -> None:
+    pool = make_pool(pool_size=2, max_overflow=0)
+    out = pool.checkout()[0]
+    pool.checkin(pool.checkout()[0])
+    pool.dispose()
+    stats = pool.stats()
+    assert (stats["in_use"], stats["open"]) == (1, 1)
+    pool.checkin(out)
+    record, conn = pool.checkout()
+    assert not conn.closed
+    pool.checkin(record)
+
+
+def test_a_connection_the_server_dropped_is_replaced_at_checkout() -> None:
+    pool = make_pool(pool_size=1, max_overflow=0)
+    record, first = pool.checkout()
+    pool.checkin(record)
+    first.drop()
+    record, second = pool.checkout()
+    assert second is not first and first.closed
+    assert pool.stats()["invalidations"] == 1
+    pool.checkin(record)
+
+
+def test_a_connection_idle_longer_than_ping_after_is_pinged_once() -> None:
+    pool = make_pool(pool_size=1, max_overflow=0, ping_after=0)
+    record, conn = pool.checkout()
+    pool.checkin(record)
+    record, again = pool.checkout()
+    assert again is conn and conn.pings == 1
+    pool.checkin(record)
+
+
+def test_a_connection_older_than_recycle_is_replaced() -> None:
+    pool = make_pool(pool_size=1, max_overflow=0, recycle=60)
+    record, first = pool.checkout()
+    pool.checkin(record)
+    record.starttime -= 61  # as if it had been opened a minute ago
+    record, second = pool.checkout()
+    assert second is not first and first.closed
+    assert pool.stats()["recycles"] == 1
+    pool.checkin(record)
+
+
+def test_sqlalchemy_pool_events_fire_with_this_pool() -> None:
+    pool = make_pool(pool_size=1, max_overflow=0)
+    seen: list[str] = []
+    for name in ("connect", "checkout", "checkin", "invalidate", "close"):
+        event.listen(pool, name, lambda *args, name=name: seen.append(name))
+    record, _ = pool.checkout()
+    pool.checkin(record)
+    record, _ = pool.checkout()
+    pool.invalidate(record, RuntimeError("broken"))
+    pool.close()
+    assert seen == ["connect", "checkout", "checkin", "checkout", "invalidate", "close"]
+
+
+def test_a_failed_connect_gives_its_place_back() -> None:
+    attempts = [0]
+
+    def flaky() -> FakeConnection:
+        attempts[0] += 1
+        if attempts[0] == 1:
+            raise OSError("cannot connect")
+        return FakeConnection()
+
+    parsed = parse_pool_option("fake", {"pool_size": 1, "max_overflow": 0, "timeout": 0.2})
+    assert parsed is not None
+    pool = ConnectionPool("fake", flaky, parsed)
+    with pytest.raises(OSError):
+        pool.checkout()
+    record, _ = pool.checkout()  # the place is free again: no PoolTimeout
+    stats = pool.stats()
+    assert (stats["connect_errors"], stats["connects"], stats["in_use"]) == (1, 1, 1)
+    pool.checkin(record)
