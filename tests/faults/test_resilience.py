@@ -18,7 +18,7 @@ from django.db import OperationalError
 
 from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.registry import close_pools
-from tests.support.helpers import FaultServer, eventually, in_forked_child, scalar
+from tests.support.helpers import FaultServer, eventually, in_forked_child, join_all, scalar
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("worker.py")
@@ -126,8 +126,7 @@ def test_reconnects_after_server_restart_and_loses_no_acknowledged_commit(
             assert lock.wait_for(lambda: len(acked) >= after_restart + 100, 60)
     finally:
         stop.set()
-        for thread in threads:
-            thread.join()
+        join_all(threads, 60)
     stored = set(fault_server.query("SELECT worker, n FROM %s.hits" % faultdb))
     assert set(acked) <= stored, "acknowledged commits were lost"
     # Statements in flight or started while the server was down fail with a clean

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,11 @@ def main() -> int:
     threads = [threading.Thread(target=work, args=(i,)) for i in range(spec["threads"])]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + 300
     for thread in threads:
-        thread.join()
+        thread.join(max(deadline - time.monotonic(), 0))
+    if any(thread.is_alive() for thread in threads):
+        errors.append("a worker thread did not finish within 300 s")
     stats: dict[str, Any] = django_pooled_mysql.pool_stats("default")
     print(json.dumps({"ok": ok, "errors": errors[:20], "error_count": len(errors), "stats": stats}))
     return 0

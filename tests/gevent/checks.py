@@ -124,11 +124,13 @@ def semantics() -> dict[str, Any]:
         # In a native thread: with blocking mysqlclient the hub itself is stuck in the query.
         admin = admin_connect()
         cursor = admin.cursor()
+        deadline = time.monotonic() + 30
         while not cursor.execute(
             "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s AND INFO LIKE %s",
             (victim, "%SLEEP(5)%"),
         ):
-            pass
+            if time.monotonic() > deadline:
+                raise AssertionError("the statement never showed in the processlist")
         cursor.execute("KILL CONNECTION %d" % victim)
         admin.close()
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 
 from tests.driver import DRIVER
-from tests.support.helpers import Admin, Scratch, run_threads
+from tests.support.helpers import Admin, Scratch, eventually, join_all, run_threads
 
 
 def connection_id(wrapper: Any) -> int:
@@ -230,7 +230,9 @@ def test_concurrent_atomic_blocks_that_raise_leave_nothing(scratch: Scratch) -> 
     assert db.pool_stats()["in_use"] == 0
 
 
-def test_select_for_update_blocks_another_worker_until_commit(scratch: Scratch) -> None:
+def test_select_for_update_blocks_another_worker_until_commit(
+    scratch: Scratch, admin: Admin
+) -> None:
     db = scratch.wrapper()
     with db.cursor() as cursor:
         cursor.execute("INSERT INTO testapp_counter (name, value) VALUES ('c', 0)")
@@ -244,8 +246,20 @@ def test_select_for_update_blocks_another_worker_until_commit(scratch: Scratch) 
         with db.cursor() as cursor:
             cursor.execute("SELECT value FROM testapp_counter WHERE name = 'c' FOR UPDATE")
             locked.set()
-            # Hold the row lock while the other worker tries to take it.
-            cursor.execute("SELECT SLEEP(0.3)")
+            # Hold the row lock until the server shows the other worker waiting for it.
+            eventually(
+                lambda: (
+                    admin.query(
+                        "SELECT COUNT(*) FROM information_schema.INNODB_TRX "
+                        "WHERE trx_state = 'LOCK WAIT'"
+                    )[0][0]
+                    == 1
+                ),
+                what="the waiter to block on the row lock",
+                # InnoDB refreshes INNODB_TRX only when it was not read for 0.1 s: polling faster
+                # would read the same stale snapshot for ever.
+                interval=0.25,
+            )
             order.append("holder commits")
             cursor.execute("UPDATE testapp_counter SET value = value + 1 WHERE name = 'c'")
         db.commit()
@@ -263,11 +277,10 @@ def test_select_for_update_blocks_another_worker_until_commit(scratch: Scratch) 
         db.set_autocommit(True)
         db.close()
 
-    threads = [threading.Thread(target=f, args=(0,)) for f in (holder, waiter)]
+    threads = [threading.Thread(target=f, args=(0,), daemon=True) for f in (holder, waiter)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    join_all(threads, 60)
     assert order == ["holder commits", "waiter got 1"]
 
 
@@ -382,13 +395,12 @@ def test_forty_idle_threads_hold_at_most_pool_size_connections(scratch: Scratch)
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(40)]
     for thread in threads:
         thread.start()
-    done.wait()
+    assert done.wait(60)
     try:
         assert scratch.server_connections() <= 3
     finally:
         release.set()
-        for thread in threads:
-            thread.join()
+        join_all(threads, 60)
 
 
 def _executemany_outcome(db: Any, no_sets: Any) -> tuple[str, Any]:

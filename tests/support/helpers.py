@@ -196,17 +196,28 @@ def scalar(db: Any, sql: str, args: Any = None) -> Any:
         return cursor.fetchone()[0]
 
 
-def eventually(condition: Callable[[], bool], timeout: float = 10, what: str = "it") -> None:
+def eventually(
+    condition: Callable[[], bool], timeout: float = 10, what: str = "it", interval: float = 0.02
+) -> None:
     """Poll a server-side condition until it holds: the server offers no event for these (a
     connection closing, a KILL completing)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(0.02)
+        time.sleep(interval)
 
 
-def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
+def join_all(threads: list[threading.Thread], timeout: float = 120) -> None:
+    """Join threads within one deadline: a thread that never ends fails the test, not hangs it."""
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0))
+    alive = [thread.name for thread in threads if thread.is_alive()]
+    assert not alive, "threads still running after %.0f s: %s" % (timeout, alive)
+
+
+def run_threads(count: int, target: Callable[[int], Any], timeout: float = 120) -> list[Any]:
     """Run target(i) in `count` threads started together; re-raise the first failure."""
     results: list[Any] = [None] * count
     errors: list[BaseException] = []
@@ -219,11 +230,10 @@ def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
         except BaseException as exc:  # reported to the test below
             errors.append(exc)
 
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(count)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    join_all(threads, timeout)
     if errors:
         raise errors[0]
     return results
