@@ -43,7 +43,8 @@ counted: ``BEGIN``/``CASE`` open a block that ``END`` closes; ``END IF``, ``END 
 LOOP``, ``END WHILE``, ``END REPEAT`` close their block; ``IF``/``REPEAT`` followed by ``(`` are
 functions, ``IF EXISTS``/``IF NOT EXISTS`` clauses (judgement call: at the start of a statement
 inside a body, ``IF (x) THEN`` is a block all the same); a ``CASE ... END`` expression balances
-like a block.
+like a block. Known limit: a routine body that is a bare ``IF NOT ...``/``IF (...)`` statement
+(no ``BEGIN``) is split at its ``;``: more statements, which can only pin more.
 
 Classification rules (the ``Verdict`` of a text; docs/session-state.md has the same table):
 
@@ -511,66 +512,57 @@ def _compound_kind(tokens: Sequence[Token], lo: int, hi: int) -> str | None:
 def _compound_end(tokens: Sequence[Token], lo: int, hi: int, at_start: bool) -> int:
     """Index of the ";" that ends the compound statement starting at lo (or hi)."""
     blocks: list[str] = []
-    start = at_start  # whether the next token starts a statement of a body
+    start = at_start  # whether tokens[index] starts a statement of a body
     index = lo
     while index < hi:
         token = tokens[index]
-        kind = token.kind
-        if kind == SEMICOLON:
+        starts = False  # whether the token after this one starts a statement
+        if token.kind == SEMICOLON:
             if not blocks:
                 return index
-            start = True
-        elif kind == WORD and not _after_dot(tokens, index, lo):
+            starts = True
+        elif token.kind == WORD and not _after_dot(tokens, index, lo):
             value = token.value
             following = tokens[index + 1] if index + 1 < hi else None
             if value == "END":
                 if blocks:
                     blocks.pop()
-                if following is not None and following.kind == WORD:
-                    if following.value in _BLOCK_ENDS:
-                        index += 1
-                start = False
+                if _word_at(tokens, index + 1, hi) in _BLOCK_ENDS:
+                    index += 1  # END IF, END CASE, ...
             elif value == "BEGIN":
-                blocks.append("BEGIN")
-                start = True
+                blocks.append(value)
+                starts = True
                 if _word_at(tokens, index + 1, hi) == "NOT":
                     index += 2  # NOT ATOMIC
             elif value == "CASE":
-                blocks.append("CASE STATEMENT" if start else "CASE")
-                start = False
+                # CASE x WHEN 1 THEN <statements> END CASE, or an expression: CASE ... END.
+                blocks.append("CASE STATEMENT" if start else value)
             elif value == "IF" or value == "REPEAT":
-                function_or_clause = following is not None and (
-                    _opens(following)
-                    or (
-                        value == "IF"
-                        and following.kind == WORD
-                        and following.value in ("EXISTS", "NOT")
-                    )
-                )
+                # IF(...)/REPEAT(...) are functions, IF [NOT] EXISTS a clause, except where
+                # a statement starts: IF (x > 0) THEN ... END IF.
+                if following is None:
+                    function_or_clause = False
+                elif value == "IF" and following.kind == WORD:
+                    function_or_clause = following.value in ("EXISTS", "NOT")
+                else:
+                    function_or_clause = _opens(following)
                 if start or not function_or_clause:
                     blocks.append(value)
-                start = value == "REPEAT" and (start or not function_or_clause)
-            elif value == "LOOP":
+                    starts = value == "REPEAT"
+            elif value == "LOOP" or value == "WHILE":
                 blocks.append(value)
-                start = True
-            elif value == "WHILE":
-                blocks.append(value)
-                start = False
+                starts = value == "LOOP"
             elif value == "DO":
-                # WHILE ... DO, CREATE EVENT ... DO <body>; a DO statement starts a statement.
-                start = not start
+                # WHILE ... DO <statements>, CREATE EVENT ... DO <body>, or a DO statement.
+                starts = not start
             elif value == "THEN" or value == "ELSE":
-                start = bool(blocks) and blocks[-1] in ("IF", "CASE STATEMENT")
+                starts = bool(blocks) and blocks[-1] in ("IF", "CASE STATEMENT")
             elif value == "ROW" and index > lo and _is_word(tokens[index - 1], "EACH"):
-                start = True  # CREATE TRIGGER ... FOR EACH ROW <body>
+                starts = True  # CREATE TRIGGER ... FOR EACH ROW <body>
             elif value in ("FOLLOWS", "PRECEDES") and start:
                 index += 1  # FOR EACH ROW FOLLOWS other_trigger <body>
-            elif not (start and following is not None and _is_op(following, ":")):
-                start = False  # a label keeps the start
-        elif kind == IDENT and start and index + 1 < hi and _is_op(tokens[index + 1], ":"):
-            pass
-        elif not (kind == OP and token.value == ":" and start):
-            start = False
+                starts = True
+        start = starts
         index += 1
     return hi
 
@@ -918,16 +910,15 @@ def _write(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
 
 
 def _with(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
-    """WITH ... {SELECT|UPDATE|DELETE|INSERT}: the statement after the CTEs decides."""
+    """WITH ... {SELECT|UPDATE|DELETE}: the statement after the CTEs decides."""
     depth = 0
     for index in range(lo + 1, hi):
         token = tokens[index]
         if token.kind == OP:
             depth += (token.value == "(") - (token.value == ")")
         elif depth == 0 and token.kind == WORD:
-            if token.value in ("UPDATE", "DELETE", "INSERT", "REPLACE"):
+            if token.value in ("UPDATE", "DELETE"):
                 found.hidden_effects = True
-                found.inserts = found.inserts or token.value in ("INSERT", "REPLACE")
                 break
             if token.value in ("SELECT", "TABLE", "VALUES"):
                 break
