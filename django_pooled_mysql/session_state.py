@@ -228,11 +228,12 @@ def _quoted(backslash_escapes: bool) -> tuple[str, str]:
 def _master(backslash_escapes: bool) -> re.Pattern[str]:
     single, double = _quoted(backslash_escapes)
     # An element of a run: nothing in it can leave state or needs a closer look. Most frequent
-    # first. A quoted identifier followed by "(" is a call, and "-", "/", "*" that start or end a
-    # comment are not operators, so they end a run.
+    # first. A quoted identifier followed by "(" is a call (a double-quoted one too, under
+    # ANSI_QUOTES), and "-", "/", "*" that start or end a comment are not operators, so they end
+    # a run.
     atom = (
         rf"(?:{_BACKTICKED}(?!{_WS}*(?:\(|/\*|\#|--))|[=<>!+&|^~,.?]|%(?:s|\(\w+\)s|%)?"
-        rf"|{_NUMBER_RE}|{single}|{double}|{_PREFIX}(?:{single}|{double})"
+        rf"|{_NUMBER_RE}|{single}|{double}(?!{_WS}*\()|{_PREFIX}(?:{single}|{double})"
         rf"|-(?!-(?:[\x00-\x20]|$))|/(?!\*)|\*(?!/))"
     )
     run = rf"{atom}(?:{_WS}*{atom})*"
@@ -255,6 +256,7 @@ def _master(backslash_escapes: bool) -> re.Pattern[str]:
         | (?P<XCLOSE>\*/)
         | (?P<SEMICOLON>;)
         | (?P<IDENT>{_BACKTICKED})
+        | (?P<STRING>{double})
         | (?P<UNTERMINATED>['"`]|/\*)
         | (?P<OP>:=|<=>|<=|>=|<>|!=|<<|>>|&&|\|\||->>|->|%%|\S)
         )""",
@@ -325,7 +327,7 @@ def _coarse(sql: str, mode: _Mode) -> tuple[list[Token], bool]:
             group = match.lastindex
             kind = kinds[group]  # type: ignore[index]  # every alternative is a group
             start, end = match.span(group)  # type: ignore[arg-type]
-            if kind is _RUN or kind is OP or kind is _ROWS or kind is SEMICOLON:
+            if kind is _RUN or kind is OP or kind is _ROWS or kind is SEMICOLON or kind is STRING:
                 append(_new_token(Token, (kind, sql[start:end], start, end)))
             elif kind is WORD:
                 append(_new_token(Token, (WORD, sql[start:end].upper(), start, end)))
@@ -616,7 +618,10 @@ _SYNTAX_BEFORE_PAREN = frozenset(
     NATURAL NESTED NOT NULL OF OFFSET ON OPTIONALLY OR ORDER ORDINALITY OUTER OVER PARTITION
     PARTITIONS PATH PERIOD PERSISTENT PRECEDING PRIMARY PROCEDURE QUARTER RANGE RECURSIVE
     REFERENCES REGEXP RENAME REPEAT RETURN RETURNING RETURNS RLIKE ROLLUP ROW ROWS RTREE SECOND
-    SELECT SEPARATOR SET SOUNDS SPATIAL STARTING STORED STRAIGHT_JOIN SUBPARTITION SUBPARTITIONS
+    SELECT SEPARATOR SET SOME SOUNDS SPATIAL STARTING STORED STRAIGHT_JOIN SUBPARTITION
+    SUBPARTITIONS
+    HIGH_PRIORITY LOW_PRIORITY DELAYED QUICK SQL_NO_CACHE SQL_CACHE SQL_BUFFER_RESULT
+    SQL_SMALL_RESULT SQL_BIG_RESULT MINUS
     SYSTEM_TIME TABLE TERMINATED THAN THEN TO TRAILING TRIGGER UNBOUNDED UNION UNIQUE UNTIL UPDATE
     USE USING VALUE VALUES VIEW VIRTUAL VISIBLE WEEK WHEN WHERE WHILE WINDOW WITH XOR YEAR
     BIGINT BINARY BIT BLOB BOOL BOOLEAN CHAR DATE DATETIME DEC DECIMAL DOUBLE ENUM FIXED FLOAT
@@ -793,12 +798,12 @@ def _scan(
         index += 1
         if kind is _RUN or kind is OP or kind is _ROWS:
             continue  # the inert majority
-        if kind is WORD or kind is IDENT:
+        if kind is WORD and token.value in _MARKER_WORDS:
+            if not _after_dot(tokens, index - 1, lo):
+                index = _marker(tokens, index - 1, hi, found)  # SQL_CALC_FOUND_ROWS (a) too
+        elif kind is WORD or kind is IDENT or kind is STRING:
             if index < hi and _opens(tokens[index]):
                 _call(tokens, index - 1, lo, hi, found, stored_calls)
-            elif kind is WORD and token.value in _MARKER_WORDS:
-                if not _after_dot(tokens, index - 1, lo):
-                    index = _marker(tokens, index - 1, hi, found)
         elif kind is USER_VAR:
             if index < hi and _is_op(tokens[index], ":="):
                 found.leave("user variable assignment")
@@ -840,7 +845,12 @@ def _call(
 ) -> None:
     """Apply the rules of the call ``name(`` at index."""
     token = tokens[index]
-    name = token.value if token.kind == WORD else token.value.upper()
+    if token.kind is WORD:
+        name = token.value
+    elif token.kind is IDENT:
+        name = token.value.upper()
+    else:  # "name"(...): a call under sql_mode ANSI_QUOTES
+        name = _unquote(token.value).upper()
     if _after_dot(tokens, index, lo):
         if stored_calls:
             found.hidden_effects = True  # db.f(): a stored function

@@ -204,6 +204,7 @@ RULES = [
     ("DEALLOCATE PREPARE s", expect("DEALLOCATE PREPARE")),
     ("DROP PREPARE s", expect("DEALLOCATE PREPARE")),
     ("SELECT SQL_CALC_FOUND_ROWS * FROM t LIMIT 10", expect("SQL_CALC_FOUND_ROWS")),
+    ("SELECT SQL_CALC_FOUND_ROWS (`a`) FROM t", expect("SQL_CALC_FOUND_ROWS")),
     ("SELECT 'SQL_CALC_FOUND_ROWS' FROM t", NOTHING),
     ("SELECT `sql_calc_found_rows`, t.sql_calc_found_rows FROM t", NOTHING),
     ("USE `db`", expect("USE")),
@@ -351,6 +352,11 @@ RULES = [
     ),
     ("SELECT JSON_EXTRACT(`data`, %s), JSON_UNQUOTE(JSON_EXTRACT(`data`, '$.a')) FROM t", NOTHING),
     ("SELECT myfunc(1)", expect(hidden=True)),
+    ("SELECT DISTINCT (`a`), SQL_NO_CACHE (1) FROM t WHERE `b` = SOME (SELECT 1)", NOTHING),
+    # Under ANSI_QUOTES a double-quoted name is an identifier: "get_lock"(...) is the call.
+    ('SELECT "get_lock"(%s, 0)', expect("GET_LOCK()")),
+    ('SELECT "myfunc" (1), "db"."f"(2)', expect(hidden=True)),
+    ('SELECT "a", "b" FROM t WHERE "c" = (1)', NOTHING),
     ("SELECT `myfunc`(1)", expect(hidden=True)),
     ("SELECT db.myfunc(1)", expect(hidden=True)),
     ("SELECT t.get_lock('a')", expect(hidden=True)),  # a stored function in schema t
