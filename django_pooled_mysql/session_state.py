@@ -225,17 +225,24 @@ def _quoted(backslash_escapes: bool) -> tuple[str, str]:
     return (r"'[^']*(?:''[^']*)*'", r'"[^"]*(?:""[^"]*)*"')
 
 
-def _master(backslash_escapes: bool) -> re.Pattern[str]:
+def _atom(backslash_escapes: bool, comma: str = ",") -> str:
+    """An element of a run: nothing in it can leave state or needs a closer look.
+
+    Most frequent first. A quoted identifier followed by "(" is a call (a double-quoted one too,
+    under ANSI_QUOTES), and "-", "/", "*" that start or end a comment are not operators, so they
+    end a run.
+    """
     single, double = _quoted(backslash_escapes)
-    # An element of a run: nothing in it can leave state or needs a closer look. Most frequent
-    # first. A quoted identifier followed by "(" is a call (a double-quoted one too, under
-    # ANSI_QUOTES), and "-", "/", "*" that start or end a comment are not operators, so they end
-    # a run.
-    atom = (
-        rf"(?:{_BACKTICKED}(?!{_WS}*(?:\(|/\*|\#|--))|[=<>!+&|^~,.?]|%(?:s|\(\w+\)s|%)?"
+    return (
+        rf"(?:{_BACKTICKED}(?!{_WS}*(?:\(|/\*|\#|--))|[=<>!+&|^~{comma}.?]|%(?:s|\(\w+\)s|%)?"
         rf"|{_NUMBER_RE}|{single}|{double}(?!{_WS}*\()|{_PREFIX}(?:{single}|{double})"
         rf"|-(?!-(?:[\x00-\x20]|$))|/(?!\*)|\*(?!/))"
     )
+
+
+def _master(backslash_escapes: bool) -> re.Pattern[str]:
+    single, double = _quoted(backslash_escapes)
+    atom = _atom(backslash_escapes)
     run = rf"{atom}(?:{_WS}*{atom})*"
     # "(" run ")" [, "(" run ")"]...; the lookahead and back-reference make the inner run atomic,
     # so that a "(" not closed right after its run ("WHERE (a = %s AND ...") fails without
@@ -290,9 +297,17 @@ _KIND_NAMES = {
 }
 
 
+def _row_values(backslash_escapes: bool) -> re.Pattern[str]:
+    """One value of a _ROWS token per match, with the "(" before and the ")" after it, if any."""
+    atom = _atom(backslash_escapes, comma="")
+    value = rf"%s(?={_WS}*[,)])|{atom}(?:{_WS}*{atom})*"  # %s first: the usual value
+    return re.compile(rf"{_WS}*,?{_WS}*\(?{_WS}*({value}){_WS}*(\))?")
+
+
 class _Mode(NamedTuple):
     master: re.Pattern[str]
     atoms: re.Pattern[str]
+    row_values: re.Pattern[str]
     kinds: tuple[str | None, ...]  # the kind of each group number of master
 
 
@@ -301,7 +316,8 @@ def _mode(backslash_escapes: bool) -> _Mode:
     kinds: list[str | None] = [None] * (master.groups + 1)
     for name, group in master.groupindex.items():
         kinds[group] = _KIND_NAMES.get(name)  # None for the helper groups inside _ROWS
-    return _Mode(master, _atoms(backslash_escapes), tuple(kinds))
+    atoms, row_values = _atoms(backslash_escapes), _row_values(backslash_escapes)
+    return _Mode(master, atoms, row_values, tuple(kinds))
 
 
 _ESCAPES = _mode(True)
@@ -1471,10 +1487,16 @@ def _last_name(sql: str, tokens: Sequence[Token], lo: int, hi: int) -> str | Non
 def describe_insert(sql: str | bytes | bytearray) -> InsertShape | None:
     """The shape of a one-statement INSERT/REPLACE text, or None for any other text."""
     text = _text(sql)
-    tokens, complete = _coarse(text, _ESCAPES)
+    coarse, complete = _coarse(text, _ESCAPES)
     if not complete:
         return None
-    tokens = _expand(tokens, 0, len(tokens), _ESCAPES)
+    # Every token expanded but the _ROWS lists (a bulk insert's VALUES): read by _rows().
+    tokens: list[Token] = []
+    for token in coarse:
+        if token.kind is _ROWS:
+            tokens.append(token)
+        else:
+            tokens.extend(_expand((token,), 0, 1, _ESCAPES))
     ranges = _statement_ranges(tokens)
     if len(ranges) != 1:
         return None
@@ -1496,15 +1518,23 @@ def describe_insert(sql: str | bytes | bytearray) -> InsertShape | None:
     if _word_at(tokens, index, hi) == "PARTITION" and index + 1 < hi:
         index = _matching(tokens, index + 1, hi) + 1
     columns: tuple[str, ...] | None = None
-    if index < hi and _is_op(tokens[index], "("):
+    if index < hi and tokens[index].kind is _ROWS:
+        names = _expand(tokens, index, index + 1, _ESCAPES)  # (`a`, `b`)
+        columns = tuple(
+            _last_name(text, names, a, b) or "" for a, b in _items(names, 1, len(names) - 1)
+        )
+        index += 1
+    elif index < hi and _is_op(tokens[index], "("):
         following = tokens[index + 1] if index + 1 < hi else None
         query = following is not None and (
             _opens(following) or (following.kind == WORD and following.value in _INNER_STATEMENTS)
         )
         if not query:
             close = _matching(tokens, index, hi)
-            names = (_last_name(text, tokens, a, b) for a, b in _items(tokens, index + 1, close))
-            columns = tuple(name for name in names if name is not None)
+            names = tokens[index + 1 : close]
+            columns = tuple(
+                _last_name(text, names, a, b) or "" for a, b in _items(names, 0, len(names))
+            )
             index = close + 1
     rows: list[tuple[tuple[Token, ...], ...]] | None = None
     set_columns: tuple[str, ...] | None = None
@@ -1515,10 +1545,19 @@ def describe_insert(sql: str | bytes | bytearray) -> InsertShape | None:
         while index < hi:
             if _word_at(tokens, index, hi) == "ROW":
                 index += 1
-            if index >= hi or not _is_op(tokens[index], "("):
+            if index < hi and tokens[index].kind is _ROWS:
+                rows.extend(_rows(tokens[index], _ESCAPES))
+                close = index
+            elif index < hi and _is_op(tokens[index], "("):
+                close = _matching(tokens, index, hi)
+                rows.append(
+                    tuple(
+                        tuple(_expand(tokens, a, b, _ESCAPES))
+                        for a, b in _items(tokens, index + 1, close)
+                    )
+                )
+            else:
                 break
-            close = _matching(tokens, index, hi)
-            rows.append(tuple(tuple(tokens[a:b]) for a, b in _items(tokens, index + 1, close)))
             index = close + 1
             if index < hi and _is_op(tokens[index], ","):
                 index += 1
@@ -1532,7 +1571,7 @@ def describe_insert(sql: str | bytes | bytearray) -> InsertShape | None:
         for a, b in _items(tokens, index, end):
             equals = next((p for p in range(a, b) if _is_op(tokens[p], "=")), b)
             assigned.append(_last_name(text, tokens, a, equals) or "")
-            values.append(tuple(tokens[equals + 1 : b]))
+            values.append(tuple(_expand(tokens, equals + 1, b, _ESCAPES)))
         set_columns = tuple(assigned)
         rows = [tuple(values)]
         index = end
@@ -1558,6 +1597,25 @@ def describe_insert(sql: str | bytes | bytearray) -> InsertShape | None:
         returning=returning,
         on_duplicate=on_duplicate,
     )
+
+
+def _rows(token: Token, mode: _Mode) -> list[tuple[tuple[Token, ...], ...]]:
+    """The rows of a _ROWS token, ``(%s, %s), (%s, %s)``: one match per value."""
+    rows: list[tuple[tuple[Token, ...], ...]] = []
+    row: list[tuple[Token, ...]] = []
+    text, offset = token.value, token.start
+    for match in mode.row_values.finditer(text):
+        start, end = match.span(1)
+        value = text[start:end]
+        if value == "%s":  # the usual one, without a second regular expression
+            row.append((_new_token(Token, (PARAM, value, start + offset, end + offset)),))
+        else:
+            run = _new_token(Token, (_RUN, value, start + offset, end + offset))
+            row.append(tuple(_expand((run,), 0, 1, mode)))
+        if match.lastindex == 2:  # the ")" that ends the row
+            rows.append(tuple(row))
+            row = []
+    return rows
 
 
 def _depth0_word(tokens: Sequence[Token], index: int, hi: int, words: tuple[str, ...]) -> int:

@@ -1009,6 +1009,37 @@ def test_describe_a_bulk_insert() -> None:
     assert shape.columns == ("a", "b")
     assert values_of(shape) == [[["%s"], ["%s"]]] * 1000
     assert shape.returning is None
+    assert shape.rows is not None
+    assert {
+        sql[token.start : token.end] for row in shape.rows for value in row for token in value
+    } == {"%s"}
+
+
+def test_describe_rows_of_every_shape() -> None:
+    sql = (
+        "INSERT INTO t (a, b) VALUES (%s, %s), (1 + 2, -3), ('x,y)', %(p)s), "
+        "(LAST_INSERT_ID(), %s), (NULL, `c`), (%s, %s)"
+    )
+    shape = describe_insert(sql)
+    assert values_of(shape) == [
+        [["%s"], ["%s"]],
+        [["1", "+", "2"], ["-", "3"]],
+        [["'x,y)'"], ["%(p)s"]],
+        [["LAST_INSERT_ID", "(", ")"], ["%s"]],
+        [["NULL"], ["c"]],
+        [["%s"], ["%s"]],
+    ]
+    assert shape is not None and shape.rows is not None
+    tokens = [token for row in shape.rows for value in row for token in value]
+    assert [sql[token.start : token.end] for token in tokens][7:13] == [
+        "'x,y)'",
+        "%(p)s",
+        "LAST_INSERT_ID",
+        "(",
+        ")",
+        "%s",
+    ]
+    assert {token.kind for token in tokens} == {PARAM, NUMBER, OP, STRING, WORD, IDENT}
 
 
 @pytest.mark.parametrize(
