@@ -19,12 +19,17 @@ Lexical rules (what ``lex()`` implements, after the server's lexer, ``sql/sql_le
   costs correctness.
 - String literals in single or double quotes, with backslash escapes and doubled quotes, with an
   optional introducer or prefix: ``_utf8mb4'..'``, ``N'..'``, ``X'..'``, ``B'..'``. Token value:
-  the literal as written.
+  the literal as written. ``lex(sql, backslash_escapes=False)`` reads them as a server in
+  ``NO_BACKSLASH_ESCAPES`` mode does. Under ``ANSI_QUOTES`` a double-quoted name is an identifier:
+  ``"name"(`` is taken for a call.
 - Backtick-quoted identifiers, with doubled backticks (``IDENT``; value unquoted). Unquoted
   words, keywords and identifiers alike (``WORD``; value upper-cased).
-- Numbers: decimal, ``0x..``, ``0b..``, exponents. ``1abc`` is a word, as on the server.
+- Numbers: decimal, ``0x..``, ``0b..``, exponents. ``1abc`` is a word, as on the server; ``1.``
+  is ``1`` and ``.`` (no rule looks at it).
 - User variables ``@x``, ``@'x'``, ``@"x"``, ``@`x` `` (``USER_VAR``; value the name), except the
-  ``@`` of an account name right after a quote (``'user'@'host'``), which is an ``OP``.
+  ``@`` of an account name right after a quote (``'user'@'host'``), which is an ``OP``. An
+  unquoted ``user@host`` reads as ``user`` and the variable ``@host`` (judgement call: that only
+  sets ``reads_user_variables``).
 - System variables ``@@x``, ``@@session.x``, ``@@global.x``, ``@@local.x`` (``SYS_VAR``; value
   ``SCOPE.NAME`` or ``NAME``, upper-cased).
 - Placeholders of the DB-API format/pyformat styles, ``%s`` and ``%(name)s`` (``PARAM``); ``%%``
@@ -33,7 +38,8 @@ Lexical rules (what ``lex()`` implements, after the server's lexer, ``sql/sql_le
   and the other multi-character operators are one token each).
 - ``start``/``end`` of every token index into the original text, also inside executable comments.
 - A text that ends inside a string, a quoted identifier or a comment ends with an
-  ``UNTERMINATED`` token; it never raises.
+  ``UNTERMINATED`` token (its value: the rest of the text; for an executable comment, whose
+  content is read, an empty token at the end); it never raises.
 
 Statements (``split()``): separated by ``;``, except inside compound statements, whose ``;`` are
 part of the body: ``CREATE [OR REPLACE] [DEFINER = ...] {PROCEDURE|FUNCTION|TRIGGER|EVENT} ...``
@@ -77,9 +83,10 @@ Leaves state (``leaves`` is set; the caller pins):
 - ``BEGIN NOT ATOMIC ... END`` and MariaDB's other compound statements run their body: every
   statement and condition in it is classified (``reader_spans`` are not reported from a body).
 - A text the lexer cannot finish (unterminated string, identifier or comment): ``"unparsed
-  SQL"``, with every flag set. Judgement call: a text with a backslash in a string is also read
-  as the server reads it under ``NO_BACKSLASH_ESCAPES``, and the verdicts of the readings that
-  finish are combined (a reading that does not finish is a syntax error on such a server).
+  SQL"``, with every flag set. Judgement call: a text with a backslash is also read as a server
+  in ``NO_BACKSLASH_ESCAPES`` mode reads it, and both verdicts are combined; of that second
+  reading, if it cannot finish, the statements before the unfinished one count (a server runs
+  the statements of a text in turn until one fails).
 
 No state:
 
@@ -173,7 +180,7 @@ class Token(NamedTuple):
     end: int
 
 
-_new_token = tuple.__new__  # Token(...) without the Python-level __new__: ~3x cheaper per token
+_new_token = tuple.__new__  # Token(...) without namedtuple's Python-level __new__ (hot loop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +220,11 @@ class InsertShape:
 _WS = r"[ \t\r\n\f\v]"
 _IDCHAR = "[\\w$\u0080-\U0010ffff]"
 _BACKTICKED = r"`[^`]*(?:``[^`]*)*`"
+# A number never ends with a bare "." ("1." is 1 and "."), so that a run ending in "." always
+# ends in the "." of a qualified name, whatever follows it.
 _NUMBER_RE = (
-    r"(?:0[xX][0-9A-Fa-f]+|0[bB][01]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)(?!%s)" % _IDCHAR
+    r"(?:0[xX][0-9A-Fa-f]+|0[bB][01]+"
+    r"|(?:\d+\.(?=[eE][-+]?\d)|\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)(?!%s)" % _IDCHAR
 )
 _PREFIX = r"(?:_[A-Za-z0-9_]+|[NnXxBb])"
 
@@ -229,13 +239,15 @@ def _atom(backslash_escapes: bool, comma: str = ",") -> str:
     """An element of a run: nothing in it can leave state or needs a closer look.
 
     Most frequent first. A quoted identifier followed by "(" is a call (a double-quoted one too,
-    under ANSI_QUOTES), and "-", "/", "*" that start or end a comment are not operators, so they
-    end a run.
+    under ANSI_QUOTES) and followed by ":" a label, and "-", "/", "*" that start or end a comment
+    are not operators, so they end a run.
     """
     single, double = _quoted(backslash_escapes)
+    # Not a call, not a label ("*/" may close an executable comment before a "("): ends a run.
+    name_end = rf"(?!{_WS}*(?:\(|:|/\*|\*/|\#|--))"
     return (
-        rf"(?:{_BACKTICKED}(?!{_WS}*(?:\(|/\*|\#|--))|[=<>!+&|^~{comma}.?]|%(?:s|\(\w+\)s|%)?"
-        rf"|{_NUMBER_RE}|{single}|{double}(?!{_WS}*\()|{_PREFIX}(?:{single}|{double})"
+        rf"(?:{_BACKTICKED}{name_end}|[=<>!+&|^~{comma}.?]|%(?:s|\(\w+\)s|%)?"
+        rf"|{_NUMBER_RE}|{single}|{double}{name_end}|{_PREFIX}(?:{single}|{double})"
         rf"|-(?!-(?:[\x00-\x20]|$))|/(?!\*)|\*(?!/))"
     )
 
@@ -381,7 +393,8 @@ def _coarse(sql: str, mode: _Mode) -> tuple[list[Token], bool]:
             break
         pos = resume
     if executable_from >= 0:
-        append(_new_token(Token, (UNTERMINATED, sql[executable_from:], executable_from, len(sql))))
+        # Its content was read; what is missing is the "*/" at the end.
+        append(_new_token(Token, (UNTERMINATED, "", len(sql), len(sql))))
         return tokens, False
     return tokens, True
 
@@ -398,26 +411,29 @@ def _system_variable(text: str) -> str:
     return name.upper()
 
 
-def _expand(tokens: Sequence[Token], lo: int, hi: int, mode: _Mode) -> list[Token]:
-    """tokens[lo:hi] with every _RUN and _ROWS token replaced by the tokens it holds."""
+def _expand(sql: str, tokens: Sequence[Token], lo: int, hi: int, mode: _Mode) -> list[Token]:
+    """tokens[lo:hi] of sql with every _RUN and _ROWS token replaced by the tokens it holds."""
     out: list[Token] = []
     for index in range(lo, hi):
         token = tokens[index]
         if token.kind != _RUN and token.kind != _ROWS:
             out.append(token)
             continue
-        text, offset = token.value, token.start
-        for match in mode.atoms.finditer(text):
+        # Read in the text itself, not in token.value: a lookahead at the end of the run sees
+        # what follows it ("1.ROW(...)" is 1, ".", ROW as in the master expression).
+        for match in mode.atoms.finditer(sql, token.start):
             name = match.lastgroup
             assert name is not None
-            kind = _KIND_NAMES[name]
             start, end = match.span(name)
-            value = text[start:end]
+            if start >= token.end:
+                break
+            kind = _KIND_NAMES[name]
+            value = sql[start:end]
             if kind is WORD:
                 value = value.upper()
             elif kind is IDENT:
                 value = _unquote(value)
-            out.append(_new_token(Token, (kind, value, start + offset, end + offset)))
+            out.append(_new_token(Token, (kind, value, start, end)))
     return out
 
 
@@ -428,7 +444,7 @@ def lex(sql: str, *, backslash_escapes: bool = True) -> list[Token]:
     """
     mode = _ESCAPES if backslash_escapes else _NO_ESCAPES
     tokens, _ = _coarse(sql, mode)
-    return _expand(tokens, 0, len(tokens), mode)
+    return _expand(sql, tokens, 0, len(tokens), mode)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -496,7 +512,7 @@ def _created(tokens: Sequence[Token], lo: int, hi: int) -> tuple[str | None, boo
     """What the CREATE/ALTER statement at lo creates, and whether TEMPORARY came before it."""
     temporary = False
     # OR REPLACE, DEFINER = account, ALGORITHM = x, SQL SECURITY x, AGGREGATE, ONLINE, UNIQUE...
-    for index in range(lo + 1, min(hi, lo + 24)):
+    for index in range(lo + 1, hi):
         token = tokens[index]
         if token.kind == WORD:
             if token.value == "TEMPORARY":
@@ -751,10 +767,12 @@ class _Findings:
         "reads",
         "spans",
         "spans_wanted",
+        "sql",
         "user_reads",
     )
 
-    def __init__(self, mode: _Mode) -> None:
+    def __init__(self, sql: str, mode: _Mode) -> None:
+        self.sql = sql
         self.mode = mode
         self.leaves: str | None = None
         self.reads: set[str] = set()
@@ -817,7 +835,7 @@ def _scan(
         if kind is WORD and token.value in _MARKER_WORDS:
             if not _after_dot(tokens, index - 1, lo):
                 index = _marker(tokens, index - 1, hi, found)  # SQL_CALC_FOUND_ROWS (a) too
-        elif kind is WORD or kind is IDENT or kind is STRING:
+        elif kind is WORD or kind is IDENT or (kind is STRING and token.value[0] == '"'):
             if index < hi and _opens(tokens[index]):
                 _call(tokens, index - 1, lo, hi, found, stored_calls)
         elif kind is USER_VAR:
@@ -988,7 +1006,7 @@ def _ddl(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
 
 def _set(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
     """SET: pins unless every item is global (or it is SET PASSWORD / DEFAULT ROLE / STATEMENT)."""
-    tokens = _expand(tokens, lo, hi, found.mode)
+    tokens = _expand(found.sql, tokens, lo, hi, found.mode)
     lo, hi = 1, len(tokens)
     first = _word_at(tokens, lo, hi)
     if first == "STATEMENT":
@@ -1168,7 +1186,10 @@ def _show(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
 
 def _get(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
     """GET [CURRENT|STACKED] DIAGNOSTICS @x = ...: reads diagnostics, assigns variables."""
-    if "DIAGNOSTICS" in _words(tokens, lo + 1, min(hi, lo + 3)):
+    second = _word_at(tokens, lo + 1, hi)
+    if second in ("CURRENT", "STACKED"):
+        second = _word_at(tokens, lo + 2, hi)
+    if second == "DIAGNOSTICS":
         found.read("GET DIAGNOSTICS")
         if any(tokens[index].kind == USER_VAR for index in range(lo, hi)):
             found.leave("user variable assignment")
@@ -1190,11 +1211,9 @@ def _inner(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
 
 
 def _explain(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
-    """EXPLAIN/DESCRIBE: not executed, except MySQL's EXPLAIN ANALYZE."""
-    for index in range(lo + 1, min(hi, lo + 4)):
-        if _is_word(tokens[index], "ANALYZE"):
-            _inner(tokens, index + 1, hi, found)
-            return
+    """EXPLAIN/DESCRIBE: not executed, except MySQL's EXPLAIN ANALYZE [FORMAT = x] <statement>."""
+    if _word_at(tokens, lo + 1, hi) == "ANALYZE":
+        _inner(tokens, lo + 2, hi, found)
 
 
 def _analyze(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
@@ -1210,7 +1229,7 @@ def _declare(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> Non
 
 def _compound(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
     """A compound statement that runs its body: classify every statement and condition in it."""
-    body = _expand(tokens, lo, hi, found.mode)
+    body = _expand(found.sql, tokens, lo, hi, found.mode)
     spans_wanted, local_names = found.spans_wanted, found.local_names
     found.spans_wanted = False  # a body's readers may read its own earlier statements
     _body(body, found)
@@ -1378,10 +1397,12 @@ _NOTHING = {count: Verdict(statements=count) for count in range(4)}
 def _classify_as(sql: str, mode: _Mode) -> tuple[Verdict, bool]:
     """The verdict of sql read in one mode, and whether the lexer could finish the text."""
     tokens, complete = _coarse(sql, mode)
-    return _verdict(tokens, complete, mode, split_needed=";" in sql), complete
+    return _verdict(sql, tokens, complete, mode, split_needed=";" in sql), complete
 
 
-def _verdict(tokens: list[Token], complete: bool, mode: _Mode, split_needed: bool) -> Verdict:
+def _verdict(
+    sql: str, tokens: list[Token], complete: bool, mode: _Mode, split_needed: bool
+) -> Verdict:
     """The verdict of lexed tokens (collapsed or not; the rules give the same either way).
 
     Of an unfinished text, the statements before the unfinished one count: a server given
@@ -1394,7 +1415,7 @@ def _verdict(tokens: list[Token], complete: bool, mode: _Mode, split_needed: boo
         ranges = [(0, count)] if count else []
     if not complete and ranges and ranges[-1][1] == len(tokens) - 1:
         ranges.pop()  # the statement the UNTERMINATED token belongs to
-    found = _Findings(mode)
+    found = _Findings(sql, mode)
     for lo, hi in ranges:
         _statement(tokens, lo, hi, found)
         found.spans_wanted = False
@@ -1496,7 +1517,7 @@ def describe_insert(sql: str | bytes | bytearray) -> InsertShape | None:
         if token.kind is _ROWS:
             tokens.append(token)
         else:
-            tokens.extend(_expand((token,), 0, 1, _ESCAPES))
+            tokens.extend(_expand(text, (token,), 0, 1, _ESCAPES))
     ranges = _statement_ranges(tokens)
     if len(ranges) != 1:
         return None
@@ -1519,7 +1540,7 @@ def describe_insert(sql: str | bytes | bytearray) -> InsertShape | None:
         index = _matching(tokens, index + 1, hi) + 1
     columns: tuple[str, ...] | None = None
     if index < hi and tokens[index].kind is _ROWS:
-        names = _expand(tokens, index, index + 1, _ESCAPES)  # (`a`, `b`)
+        names = _expand(text, tokens, index, index + 1, _ESCAPES)  # (`a`, `b`)
         columns = tuple(
             _last_name(text, names, a, b) or "" for a, b in _items(names, 1, len(names) - 1)
         )
@@ -1546,13 +1567,13 @@ def describe_insert(sql: str | bytes | bytearray) -> InsertShape | None:
             if _word_at(tokens, index, hi) == "ROW":
                 index += 1
             if index < hi and tokens[index].kind is _ROWS:
-                rows.extend(_rows(tokens[index], _ESCAPES))
+                rows.extend(_rows(text, tokens[index], _ESCAPES))
                 close = index
             elif index < hi and _is_op(tokens[index], "("):
                 close = _matching(tokens, index, hi)
                 rows.append(
                     tuple(
-                        tuple(_expand(tokens, a, b, _ESCAPES))
+                        tuple(_expand(text, tokens, a, b, _ESCAPES))
                         for a, b in _items(tokens, index + 1, close)
                     )
                 )
@@ -1571,7 +1592,7 @@ def describe_insert(sql: str | bytes | bytearray) -> InsertShape | None:
         for a, b in _items(tokens, index, end):
             equals = next((p for p in range(a, b) if _is_op(tokens[p], "=")), b)
             assigned.append(_last_name(text, tokens, a, equals) or "")
-            values.append(tuple(_expand(tokens, equals + 1, b, _ESCAPES)))
+            values.append(tuple(_expand(text, tokens, equals + 1, b, _ESCAPES)))
         set_columns = tuple(assigned)
         rows = [tuple(values)]
         index = end
@@ -1599,7 +1620,7 @@ def describe_insert(sql: str | bytes | bytearray) -> InsertShape | None:
     )
 
 
-def _rows(token: Token, mode: _Mode) -> list[tuple[tuple[Token, ...], ...]]:
+def _rows(sql: str, token: Token, mode: _Mode) -> list[tuple[tuple[Token, ...], ...]]:
     """The rows of a _ROWS token, ``(%s, %s), (%s, %s)``: one match per value."""
     rows: list[tuple[tuple[Token, ...], ...]] = []
     row: list[tuple[Token, ...]] = []
@@ -1611,7 +1632,7 @@ def _rows(token: Token, mode: _Mode) -> list[tuple[tuple[Token, ...], ...]]:
             row.append((_new_token(Token, (PARAM, value, start + offset, end + offset)),))
         else:
             run = _new_token(Token, (_RUN, value, start + offset, end + offset))
-            row.append(tuple(_expand((run,), 0, 1, mode)))
+            row.append(tuple(_expand(sql, (run,), 0, 1, mode)))
         if match.lastindex == 2:  # the ")" that ends the row
             rows.append(tuple(row))
             row = []

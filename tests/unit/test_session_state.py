@@ -357,6 +357,13 @@ RULES = [
     ('SELECT "get_lock"(%s, 0)', expect("GET_LOCK()")),
     ('SELECT "myfunc" (1), "db"."f"(2)', expect(hidden=True)),
     ('SELECT "a", "b" FROM t WHERE "c" = (1)', NOTHING),
+    ("SELECT 'get_lock'('a', 0)", NOTHING),  # a single-quoted string is never a name
+    ("SELECT 1. f(1), 1.f(2)", expect(hidden=True)),
+    ("SELECT 1. ROW(1)", expect(hidden=True)),  # "1" "." "ROW(": read as qualified, to be safe
+    # What separates a quoted name from its "(" does not hide the call.
+    ("SELECT `myfunc` /* c */ (1)", expect(hidden=True)),
+    ('SELECT "get_lock" -- c\n(%s, 0)', expect("GET_LOCK()")),
+    ("/*!40101 SELECT `get_lock`*/('a', 0)", expect("GET_LOCK()")),
     ("SELECT `myfunc`(1)", expect(hidden=True)),
     ("SELECT db.myfunc(1)", expect(hidden=True)),
     ("SELECT t.get_lock('a')", expect(hidden=True)),  # a stored function in schema t
@@ -534,11 +541,11 @@ def test_collapsed_runs_give_the_verdict_of_the_full_tokens(
     # The classifier reads runs of inert tokens as one token; expanded, the rules agree.
     mode = session_state._ESCAPES
     tokens, complete = session_state._coarse(sql, mode)
-    full = session_state._expand(tokens, 0, len(tokens), mode)
+    full = session_state._expand(sql, tokens, 0, len(tokens), mode)
     assert len(full) >= len(tokens)
-    collapsed = session_state._verdict(tokens, complete, mode, split_needed=True)
-    assert session_state._verdict(full, complete, mode, split_needed=True) == collapsed
-    assert session_state._verdict(tokens, complete, mode, split_needed=";" in sql) == collapsed
+    collapsed = session_state._verdict(sql, tokens, complete, mode, split_needed=True)
+    assert session_state._verdict(sql, full, complete, mode, split_needed=True) == collapsed
+    assert session_state._verdict(sql, tokens, complete, mode, split_needed=";" in sql) == collapsed
 
 
 # --- The remembered verdicts.
@@ -637,6 +644,19 @@ def kinds_values(sql: str, **options: bool) -> list[tuple[str, str]]:
         ("a <=> b ->> c", [(WORD, "A"), (OP, "<=>"), (WORD, "B"), (OP, "->>"), (WORD, "C")]),
         ("a;b", [(WORD, "A"), (SEMICOLON, ";"), (WORD, "B")]),
         (
+            "1.e 1.5 1. 1.e5 .5e-3",
+            [
+                (NUMBER, "1"),
+                (OP, "."),
+                (WORD, "E"),
+                (NUMBER, "1.5"),
+                (NUMBER, "1"),
+                (OP, "."),
+                (NUMBER, "1.e5"),
+                (NUMBER, ".5e-3"),
+            ],
+        ),
+        (
             "SELECT 1 -- c\n+ 2 # d\n/* e */ /*+ f */",
             [(WORD, "SELECT"), (NUMBER, "1"), (OP, "+"), (NUMBER, "2")],
         ),
@@ -668,7 +688,7 @@ def kinds_values(sql: str, **options: bool) -> list[tuple[str, str]]:
         ("SELECT 1 /* abc", [(WORD, "SELECT"), (NUMBER, "1"), (UNTERMINATED, "/* abc")]),
         (
             "/*!40101 SET NAMES x",
-            [(WORD, "SET"), (WORD, "NAMES"), (WORD, "X"), (UNTERMINATED, "/*!40101 SET NAMES x")],
+            [(WORD, "SET"), (WORD, "NAMES"), (WORD, "X"), (UNTERMINATED, "")],
         ),
         ("'a\\'b' 'c\\\\'", [(STRING, "'a\\'b'"), (STRING, "'c\\\\'")]),
         (
@@ -851,6 +871,20 @@ def statement_texts(sql: str) -> list[str]:
             ["IF @x THEN SELECT 1; ELSE SELECT 2; END IF", "SELECT 10"],
         ),
         ("BEGIN; SELECT 11; COMMIT", ["BEGIN", "SELECT 11", "COMMIT"]),
+        (
+            "`lbl`: BEGIN NOT ATOMIC SELECT 1; END; SELECT 15",
+            ["`lbl`: BEGIN NOT ATOMIC SELECT 1; END", "SELECT 15"],
+        ),
+        (
+            "CREATE DEFINER = CURRENT_USER() SQL SECURITY INVOKER /* a routine */ PROCEDURE p() "
+            "BEGIN SELECT 1; END; SELECT 16",
+            [
+                "CREATE DEFINER = CURRENT_USER() SQL SECURITY INVOKER /* a routine */ PROCEDURE "
+                "p() "
+                "BEGIN SELECT 1; END",
+                "SELECT 16",
+            ],
+        ),
         ("SELECT t.end, t.begin FROM t; SELECT 12", ["SELECT t.end, t.begin FROM t", "SELECT 12"]),
         (
             "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER trg BEFORE "
@@ -1136,3 +1170,128 @@ def test_describe_insert_of_bytes() -> None:
     assert describe_insert(b"INSERT INTO t (a) VALUES (1)") == describe_insert(
         "INSERT INTO t (a) VALUES (1)"
     )
+
+
+# --- Any text: no exception, positions that index the text, and the same verdict from the
+# collapsed and the full tokens, on random mixes of the fragments the rules look at.
+
+FRAGMENTS = [
+    "SELECT",
+    "SET",
+    "@x",
+    "@'y'",
+    "@@session.z",
+    "@@identity",
+    ":=",
+    "=",
+    ",",
+    ";",
+    "(",
+    ")",
+    "`a`",
+    "`b``c`",
+    "'s'",
+    "'it''s'",
+    "'\\''",
+    '"d"',
+    "%s",
+    "%(n)s",
+    "%%",
+    "1",
+    "0x1F",
+    ".",
+    "GET_LOCK",
+    "LAST_INSERT_ID",
+    "ROW_COUNT",
+    "f",
+    "db",
+    "INTO",
+    "BEGIN",
+    "NOT",
+    "ATOMIC",
+    "END",
+    "IF",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "LOOP",
+    "WHILE",
+    "DO",
+    "REPEAT",
+    "UNTIL",
+    "CREATE",
+    "PROCEDURE",
+    "TEMPORARY",
+    "TABLE",
+    "LOCK",
+    "TABLES",
+    "INSERT",
+    "VALUES",
+    "EXPLAIN",
+    "ANALYZE",
+    "SHOW",
+    "WARNINGS",
+    "NEXT",
+    "VALUE",
+    "FOR",
+    "SQL_CALC_FOUND_ROWS",
+    "/* c */",
+    "-- c\n",
+    "# c\n",
+    "/*!40101",
+    "/*M!100100",
+    "*/",
+    "/*+ h */",
+    "lbl",
+    ":",
+    "'u'@'h'",
+    "\\",
+    "*",
+    "-",
+    "STATEMENT",
+    "GLOBAL",
+    "SESSION",
+    "NAMES",
+    "DECLARE",
+    "HANDLER",
+    "EACH",
+    "ROW",
+    "\u00e9",
+]
+
+
+def random_texts(count: int) -> list[str]:
+    import random
+
+    rng = random.Random(20261123)
+    texts = []
+    for _ in range(count):
+        words = rng.choices(FRAGMENTS, k=rng.randint(1, 24))
+        texts.append(" ".join(words) if rng.random() < 0.8 else "".join(words))
+    return texts
+
+
+def test_random_texts() -> None:
+    mode = session_state._ESCAPES
+    for sql in random_texts(3000):
+        verdict = session_state._classify(sql)
+        assert verdict.statements >= 0
+        tokens = lex(sql)
+        for token in tokens:
+            assert 0 <= token.start < token.end <= len(sql) or (
+                token.start == token.end == len(sql)
+            )
+            if token.kind == WORD:
+                assert sql[token.start : token.end].upper() == token.value
+        assert [t.start for t in tokens] == sorted(t.start for t in tokens)
+        coarse, complete = session_state._coarse(sql, mode)
+        full = session_state._expand(sql, coarse, 0, len(coarse), mode)
+        assert full == tokens
+        assert session_state._verdict(sql, full, complete, mode, True) == session_state._verdict(
+            sql, coarse, complete, mode, True
+        ), sql
+        for start, end, name in verdict.reader_spans:
+            written = "".join(t.value for t in tokens if start <= t.start < end)
+            assert written.lstrip("@").startswith(name.lstrip("@").rstrip("()")), (sql, name)
+        describe_insert(sql)
