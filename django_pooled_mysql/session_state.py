@@ -185,7 +185,11 @@ _new_token = tuple.__new__  # Token(...) without namedtuple's Python-level __new
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What a statement text does to the session (see the module docstring for the rules)."""
+    """What a statement text does to the session (see the module docstring for the rules).
+
+    ``reader_spans`` are ``(start, end, name)``: ``text[start:end]`` is the reader (``name`` as in
+    ``reads_previous``), for the first statement of the text only.
+    """
 
     leaves: str | None = None
     reads_previous: frozenset[str] = frozenset()
@@ -1476,7 +1480,11 @@ _CACHED_TEXT_MAX = 2000
 
 
 def classify(sql: str | bytes | bytearray) -> Verdict:
-    """The Verdict of a statement text (one or more statements), remembered per str text."""
+    """The Verdict of a statement text (one or more statements), remembered per str text.
+
+    bytes are decoded as UTF-8 (invalid bytes replaced) and not remembered; their reader_spans
+    index the decoded str, not the bytes.
+    """
     if type(sql) is str:
         verdict = _verdicts.get(sql)
         if verdict is not None:
