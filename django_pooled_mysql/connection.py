@@ -28,13 +28,24 @@ from .exceptions import ConnectionLostInTransaction
 from .execute import INFO, LASTROWID, PENDING_ERROR, WARNINGS, StatementResult, run_on
 from .ownership import Owner
 from .pool import ConnectionPool, Lease, Watchers
-from .session import session_effect
+from .session_state import NO_EFFECT, Verdict, classify
+from .statement_state import (
+    DIAGNOSTICS_READERS,
+    INSERT_ID_READERS,
+    PROBE_INSERT_ID,
+    RESTORE_SESSION,
+    InsertIdTracker,
+    restore_column_names,
+    row_count,
+    substitute,
+)
 
-# Read on a freshly pinned connection, these would see the previous user's values. LAST_INSERT_ID
-# is restored from this Django connection's own last insert (as ProxySQL does); the others are
-# cleared first, so they read 0 / -1 rather than someone else's numbers.
-_CLEAR_STATEMENT_STATE = "SELECT 1 FROM DUAL WHERE 0"
-_RESTORE_LAST_INSERT_ID = "SELECT LAST_INSERT_ID(%s)"
+# callproc(): a procedure may do anything a CALL statement may.
+_CALL = classify("CALL procedure()")
+# Why a statement lease's connection is kept for the next statement (_keep_diagnostics()).
+_DIAGNOSTICS = "diagnostics of the previous statement"
+# Why a connection is pinned when the server's session-state tracker flagged a statement.
+_TRACKED = "session state changed by the statement (server's session tracker)"
 
 logger = logging.getLogger("django_pooled_mysql")
 
@@ -68,8 +79,18 @@ class PooledConnection:
         self._lost: BaseException | None = None
         # Nesting depth of explicit pins (django_pooled_mysql.pinned()).
         self._holds = 0
-        # LAST_INSERT_ID() of this Django connection's statements run on statement leases.
-        self._last_insert_id = 0
+        # This Django connection's own LAST_INSERT_ID() (statement_state.py).
+        self._insert_id = InsertIdTracker()
+        # The connection is pinned only to keep the previous statement's diagnostics
+        # (warnings, an error) for the next statement.
+        self._diagnostics_hold = False
+        # The lease that ran the previous statement, with nothing run on it since (None: it ran
+        # on a statement lease, or something else ran there after it).
+        self._previous_session: Lease | None = None
+        self._last_failed = False
+        self._last_select: StatementResult | None = None
+        # (record, tracker answer) read before a LAST_INSERT_ID() probe replaced the status.
+        self._probed: tuple[Any, bool] | None = None
         # The previous statement's result (its status answers affected_rows(), insert_id(), ...)
         # and the insert id of the previous statement that had one (an OK packet).
         self._last: StatementResult | None = None
@@ -128,12 +149,7 @@ class PooledConnection:
         lease = self._pinned_lease()
         if lease is None:
             pool = self._current_pool()
-            watchers = self._watchers
-            if watchers is None or self._watched_pool is not pool:
-                owner = self._owner() if self._owner is not None else None
-                watchers = self._watchers = pool.watchers_for(self, owner)
-                self._watched_pool = pool
-            lease = self._lease = pool.pin(watchers, reason or why)
+            lease = self._lease = pool.pin(self._watchers_for(pool), reason or why)
         if reason is not None and self._session_pin is None:
             self._session_pin = reason
             lease.reason = reason
@@ -183,6 +199,7 @@ class PooledConnection:
         self._session_pin = None
         self._begun = False
         self._holds = 0
+        self._diagnostics_hold = False
         if session_pin is not None or begun:
             # Session state or an unfinished transaction: nobody else may inherit it.
             lease.reset(session_pin or "unfinished transaction")
@@ -195,6 +212,7 @@ class PooledConnection:
             and not self._in_transaction
             and self._session_pin is None
             and self._holds == 0
+            and not self._diagnostics_hold
         ):
             self._unpin()
 
@@ -209,24 +227,11 @@ class PooledConnection:
             self._holds -= 1
         self._unpin_if_unneeded()
 
-    def _run_with_session_state(
-        self, reason: str, method: str, query: Any, args: Any, cursorclass: Any
-    ) -> StatementResult:
-        fresh = self._pinned_lease() is None
-        lease = self._begin() if self._in_transaction else self._pin(why=reason)
-        if fresh:
-            if reason == "LAST_INSERT_ID()":
-                restore: Any = (_RESTORE_LAST_INSERT_ID, [self._last_insert_id])
-            else:
-                restore = (_CLEAR_STATEMENT_STATE, None)
-            sql, sql_args = restore
-            self._on_pinned(lease, lambda conn: run_on(conn, "execute", sql, sql_args))
-        self._pin(reason)
-        return self._run_on_lease(lease, method, query, args, cursorclass)
+    # -- statements ----------------------------------------------------------------------------
 
     def note_session_effect(self, query: Any) -> None:
         """Pin for session state if query leaves some (for statements run outside run_statement)."""
-        reason = session_effect(query)
+        reason = classify(query).leaves
         if reason is not None:
             self._pin(reason)
 
@@ -235,16 +240,15 @@ class PooledConnection:
     ) -> StatementResult:
         """Run one statement on the pinned connection, or on a connection leased for it.
 
-        This is the per-statement hot path: keep it flat (each call layer is measurable).
+        This is the per-statement hot path: a statement whose text does nothing to the session
+        (session_state.py remembers the verdict per text) runs here on a statement lease; the
+        rest goes through _run_special(). Keep it flat: each call layer is measurable.
         """
         if self.closed:
             raise MySQLdb.InterfaceError(0, "The connection is closed.")
-        if method != "executemany" or isinstance(query, (str, bytes)):
-            reason = session_effect(query if method != "callproc" else "CALL")
-            if reason is not None:
-                return self._run_with_session_state(reason, method, query, args, cursorclass)
-        if self._lease is not None or self._in_transaction:
-            return self._run_pinned(method, query, args, cursorclass)
+        verdict = classify(query) if method != "callproc" else _CALL
+        if verdict is not NO_EFFECT or self._lease is not None or self._in_transaction:
+            return self._run_special(verdict, method, query, args, cursorclass)
         pool = self._pool
         if pool.closed:
             pool = self._current_pool()
@@ -254,15 +258,161 @@ class PooledConnection:
         except BaseException as exc:
             result = self._statement_failed(pool, record, exc, method, query, args, cursorclass)
         else:
-            if result[PENDING_ERROR] is None:
+            if result[PENDING_ERROR] is None and not result[WARNINGS]:
                 pool.checkin(record)
             else:
-                self._later_result_failed(pool, record, result[PENDING_ERROR])
+                self._keep_diagnostics(pool, record, connection, result)
         # What the next statement or a raw status call (affected_rows(), ...) may ask about.
         self._last = result
+        self._last_failed = False
+        self._previous_session = self._lease
         if result[LASTROWID] is not None:
             self._note_insert_id(result)
+        else:
+            self._last_select = result
         return result
+
+    def _run_special(
+        self, verdict: Verdict, method: str, query: Any, args: Any, cursorclass: Any
+    ) -> StatementResult:
+        """A statement on a pinned connection, or one that leaves session state, reads the
+        previous statement's, or may change the session where its text does not show it."""
+        if verdict.leaves is not None:
+            lease: Lease | None = self._pin_for_session(verdict.leaves)
+        elif self._lease is not None or self._in_transaction:
+            lease = self._pinned_lease()
+            if self._in_transaction and not self._begun:
+                # Also when a session lease is already pinned: its autocommit is still on.
+                lease = self._begin()
+        else:
+            lease = None
+        if lease is None:
+            return self._run_leased(verdict, method, query, args, cursorclass)
+        held_for_diagnostics = self._diagnostics_hold
+        self._diagnostics_hold = False
+        same_session = self._previous_session is lease
+        try:
+            result: StatementResult = self._on_pinned(
+                lease,
+                lambda conn: self._run_on(
+                    conn, lease.record, verdict, method, query, args, cursorclass, same_session
+                ),
+            )
+        except BaseException:
+            self._last_failed = True
+            self._previous_session = self._lease
+            if held_for_diagnostics and self._lease is lease:
+                # The new error's diagnostics are on this connection now.
+                self._diagnostics_hold = True
+            raise
+        pending = result[PENDING_ERROR]
+        if pending is not None and is_disconnect(pending):
+            self._drop_pinned(pending)
+        elif self._session_pin is None and self._changed_session(lease.record, verdict):
+            self._pin(_TRACKED)
+        if held_for_diagnostics and (pending is not None or result[WARNINGS]):
+            self._diagnostics_hold = True
+        self._after(result)
+        self._unpin_if_unneeded()
+        return result
+
+    def _run_leased(
+        self, verdict: Verdict, method: str, query: Any, args: Any, cursorclass: Any
+    ) -> StatementResult:
+        # _run_special() on a statement lease.
+        pool = self._current_pool()
+        record, connection = pool.checkout()
+        try:
+            result = self._run_on(
+                connection, record, verdict, method, query, args, cursorclass, False
+            )
+        except BaseException as exc:
+            result = self._statement_failed(pool, record, exc, method, query, args, cursorclass)
+        else:
+            if self._changed_session(record, verdict):
+                # The server reports state the text did not show (a trigger or stored function
+                # set a user variable, ...): the connection stays with this Django connection.
+                self._adopt(pool, record, connection, _TRACKED)
+                self._pin(_TRACKED)
+            elif result[PENDING_ERROR] is None and not result[WARNINGS]:
+                pool.checkin(record)
+            else:
+                self._keep_diagnostics(pool, record, connection, result)
+        self._after(result)
+        return result
+
+    def _run_on(
+        self,
+        connection: Any,
+        record: Any,
+        verdict: Verdict,
+        method: str,
+        query: Any,
+        args: Any,
+        cursorclass: Any,
+        same_session: bool,
+    ) -> StatementResult:
+        """Run one statement on a physical connection, serving what it reads of the previous
+        statement's state from this Django connection's own (statement_state.py)."""
+        values: dict[str, int] = {}
+        reads = verdict.reads_previous
+        if reads:
+            if reads & INSERT_ID_READERS or (reads & DIAGNOSTICS_READERS and not same_session):
+                # This connection's own LAST_INSERT_ID(), and an empty diagnostics area: the
+                # previous statement's would have been kept on a held connection.
+                run_on(connection, "execute", RESTORE_SESSION, [self._insert_id.value])
+                same_session = False
+            if not same_session and verdict.reader_spans and type(query) is str:
+                values = self._previous_values()
+                original, query = query, substitute(query, verdict.reader_spans, values)
+        result = run_on(connection, method, query, args, cursorclass)
+        if values:
+            result = _with_description(result, verdict, original, values)
+        if verdict.inserts and self._insert_id.after(verdict, query, args, result):
+            # Read before the session's status is replaced by the probe's.
+            changed = self._changed_session(record, verdict)
+            probe = run_on(connection, "execute", PROBE_INSERT_ID, None)
+            reported = result[LASTROWID]
+            if reported is None and result[0][0][1]:
+                first = result[0][0][1][0]
+                reported = first[0] if isinstance(first, tuple) else None
+            self._insert_id.record_probe(probe[0][0][1][0][0], reported)
+            self._probed = (record, changed)
+        return result
+
+    def _changed_session(self, record: Any, verdict: Verdict) -> bool:
+        """Whether the server flagged the last statement as changing the session (the
+        session-state tracker, native.py): only asked for statements that may do so unseen."""
+        if not verdict.hidden_effects:
+            return False
+        probed = self._probed
+        if probed is not None:
+            self._probed = None
+            if probed[0] is record:
+                return bool(probed[1])
+        native = record.info.get("native")
+        return native is not None and native.state_changed()
+
+    def _previous_values(self) -> dict[str, int]:
+        last = self._last
+        failed = self._last_failed
+        select = self._last_select
+        return {
+            "ROW_COUNT()": row_count(last, failed),
+            "FOUND_ROWS()": len(select[0][-1][1]) if select is not None else 0,
+            "@@WARNING_COUNT": int(last[WARNINGS]) if last is not None and not failed else 0,
+            "@@ERROR_COUNT": 1 if failed else 0,
+        }
+
+    def _after(self, result: StatementResult) -> None:
+        # What the next statement or a raw status call (affected_rows(), ...) may ask about.
+        self._last = result
+        self._last_failed = False
+        self._previous_session = self._lease
+        if result[LASTROWID] is not None:
+            self._note_insert_id(result)
+        else:
+            self._last_select = result
 
     def _note_insert_id(self, result: StatementResult) -> None:
         lastrowid = result[LASTROWID]
@@ -271,43 +421,45 @@ class PooledConnection:
             self._ok_insert_id = lastrowid
             if self._select_lastrowid is not None:
                 self._select_lastrowid = lastrowid
-            if lastrowid:
-                self._last_insert_id = lastrowid
 
-    @staticmethod
-    def _later_result_failed(pool: ConnectionPool, record: Any, exc: BaseException) -> None:
-        # The statements before it ran and their results are returned; the error is raised by
-        # nextset(), as the driver does. A broken connection must not go back.
-        if is_disconnect(exc):
-            pool.invalidate(record, exc)
-        else:
-            pool.checkin(record)
+    def _pin_for_session(self, reason: str) -> Lease:
+        """Pin (or keep) a connection for a statement that leaves session state."""
+        fresh = self._pinned_lease() is None
+        lease = self._begin() if self._in_transaction else self._pin(why=reason)
+        if fresh:
+            # A session reused from the pool: give it this Django connection's own
+            # LAST_INSERT_ID() and an empty diagnostics area before the state is made.
+            own = self._insert_id.value
+            self._on_pinned(lease, lambda conn: run_on(conn, "execute", RESTORE_SESSION, [own]))
+        self._pin(reason)
+        return lease
 
-    def _run_pinned(
-        self, method: str, query: Any, args: Any, cursorclass: Any = None
-    ) -> StatementResult:
-        lease = self._pinned_lease()
-        if self._in_transaction and not self._begun:
-            # Also when a session lease is already pinned: its autocommit is still on.
-            lease = self._begin()
-        if lease is None:
-            # The pinned lease ended under us (inherited across fork(), or recovered).
-            return self.run_statement(method, query, args, cursorclass)
-        return self._run_on_lease(lease, method, query, args, cursorclass)
+    def _adopt(self, pool: ConnectionPool, record: Any, connection: Any, reason: str) -> Lease:
+        # A statement lease's connection becomes this Django connection's pinned lease.
+        lease = self._lease = pool.adopt(record, connection, self._watchers_for(pool), reason)
+        return lease
 
-    def _run_on_lease(
-        self, lease: Lease, method: str, query: Any, args: Any, cursorclass: Any
-    ) -> StatementResult:
-        result: StatementResult = self._on_pinned(
-            lease, lambda conn: run_on(conn, method, query, args, cursorclass)
-        )
+    def _watchers_for(self, pool: ConnectionPool) -> Watchers:
+        # Made at the first pin, for every pin of this object (pool.watchers_for()).
+        watchers = self._watchers
+        if watchers is None or self._watched_pool is not pool:
+            owner = self._owner() if self._owner is not None else None
+            watchers = self._watchers = pool.watchers_for(self, owner)
+            self._watched_pool = pool
+        return watchers
+
+    def _keep_diagnostics(
+        self, pool: ConnectionPool, record: Any, connection: Any, result: StatementResult
+    ) -> None:
+        """After a statement lease's statement that had warnings (or a later statement of its
+        text failed): keep its connection for this Django connection's next statement, so that
+        SHOW WARNINGS and the like read this statement's diagnostics (as ProxySQL does)."""
         pending = result[PENDING_ERROR]
         if pending is not None and is_disconnect(pending):
-            self._drop_pinned(pending)
-        self._last = result
-        if result[LASTROWID] is not None:
-            self._note_insert_id(result)
-        return result
+            pool.invalidate(record, pending)
+            return
+        self._adopt(pool, record, connection, _DIAGNOSTICS)
+        self._diagnostics_hold = True
 
     def _statement_failed(
         self,
@@ -319,10 +471,18 @@ class PooledConnection:
         args: Any,
         cursorclass: Any,
     ) -> StatementResult:
-        """A statement lease's statement raised: give the connection back or discard it, and
-        retry once on a fresh connection if the statement cannot have reached the server."""
+        """A statement lease's statement raised: keep the connection for the error's diagnostics
+        or discard it, and retry once on a fresh connection if the statement cannot have reached
+        the server."""
+        self._last_failed = True
+        self._previous_session = None
         if not is_disconnect(exc):
-            pool.checkin(record)
+            # SHOW ERRORS, SHOW WARNINGS and @@error_count of the next statement read this.
+            self._adopt(
+                pool, record, record.dbapi_connection, "diagnostics of the previous statement"
+            )
+            self._diagnostics_hold = True
+            self._previous_session = self._lease
             raise exc
         pool.invalidate(record, exc)
         if not never_reached_server(exc):
@@ -336,13 +496,12 @@ class PooledConnection:
         except BaseException as again:
             if is_disconnect(again):
                 pool.invalidate(record, again)
-            else:
-                pool.checkin(record)
-            raise
-        if result[PENDING_ERROR] is None:
+                raise
+            return self._statement_failed(pool, record, again, method, query, args, cursorclass)
+        if result[PENDING_ERROR] is None and not result[WARNINGS]:
             pool.checkin(record)
         else:
-            self._later_result_failed(pool, record, result[PENDING_ERROR])
+            self._keep_diagnostics(pool, record, connection, result)
         return result
 
     # -- the DB-API connection interface Django uses --------------------------------------
@@ -540,3 +699,13 @@ class PooledConnection:
         if lease is None or self._session_pin is None:
             raise MySQLdb.InterfaceError(0, "The connection is closed.")
         return self._on_pinned(lease, lambda conn: getattr(conn, name)(*args, **kwargs))
+
+
+def _with_description(
+    result: StatementResult, verdict: Verdict, original: str, values: dict[str, int]
+) -> StatementResult:
+    # The first result set named as the original text would have named its columns.
+    sets = result[0]
+    description, rows, count = sets[0]
+    description = restore_column_names(description, verdict.reader_spans, original, values)
+    return ([(description, rows, count), *sets[1:]], *result[1:])

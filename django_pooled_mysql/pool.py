@@ -38,6 +38,7 @@ from sqlalchemy.pool import Pool, PoolResetState
 from . import housekeeping
 from .disconnect import error_code, idle_probe, peer_has_spoken
 from .idle_queue import IdleQueue
+from .native import native_for
 from .options import PoolOptions
 
 # The server refused a new connection for capacity: wait for one of ours to come back instead.
@@ -288,6 +289,9 @@ class ConnectionPool(Pool):
         if fd >= 0:
             self.fds.add(fd)
         info["fresh"] = True
+        # The server's session-state tracker for this connection, where it can be read.
+        native = native_for(conn)
+        info["native"] = native if native is not None and native.tracks_state else None
         self._last_refusal = None
         self._probe_backoff = 0.01
         self._count("connects")
@@ -515,6 +519,10 @@ class ConnectionPool(Pool):
         reference lives, and the holder's own references die with the holder).
         """
         record, connection = self.checkout()
+        return self.adopt(record, connection, watchers, reason)
+
+    def adopt(self, record: Any, connection: Any, watchers: Watchers, reason: str) -> Lease:
+        """Make a connection checked out by checkout() a pinned lease (see pin())."""
         lease = Lease(self, record, connection, reason)
         lease.serial, lease.watchers = watchers
         self._pinned[lease.serial] = lease

@@ -136,6 +136,7 @@ from typing import NamedTuple
 
 __all__ = [
     "IDENT",
+    "NO_EFFECT",
     "NUMBER",
     "OP",
     "PARAM",
@@ -1490,12 +1491,19 @@ def classify(sql: str | bytes | bytearray) -> Verdict:
         if verdict is not None:
             return verdict
         verdict = _classify(sql)
+        if verdict == NO_EFFECT:
+            verdict = NO_EFFECT  # one object, so that callers can test it with `is`
         if len(sql) <= _CACHED_TEXT_MAX:
             if len(_verdicts) >= _VERDICTS_MAX:
                 _verdicts.clear()
             _verdicts[sql] = verdict
         return verdict
-    return _classify(_text(sql))
+    verdict = _classify(_text(sql))
+    return NO_EFFECT if verdict == NO_EFFECT else verdict
+
+
+# The verdict of a statement that does nothing to the session (most of what Django sends).
+NO_EFFECT = Verdict()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -395,7 +395,7 @@ def test_forty_idle_threads_hold_at_most_pool_size_connections(scratch: Scratch)
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(40)]
     for thread in threads:
         thread.start()
-    assert done.wait(60)
+    done.wait(60)  # a Barrier: raises BrokenBarrierError if a worker never arrives
     try:
         assert scratch.server_connections() <= 3
     finally:
