@@ -20,6 +20,8 @@ class PrimaryReplicaRouter:
         """Both aliases hold the same data."""
         return True
 
-    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: Any) -> bool:
+    def allow_migrate(
+        self, db: str, app_label: str, model_name: str | None = None, **hints: Any
+    ) -> bool:
         """Migrations run on the primary only; replication carries them to the replica."""
         return db == "default"
