@@ -681,3 +681,44 @@ def test_tutorial_names_the_commands_its_integration_test_runs() -> None:
     assert ["../.venv/bin/python", "manage.py", "migrate"] in commands
     assert ["../.venv/bin/python", "manage.py", "seed"] in commands
     assert ["../.venv/bin/gunicorn", "-c", "gunicorn.conf.py"] in commands
+
+
+# -- reference tables kept in step with the code ----------------------------------------------
+
+
+def table_rows(page: str, first_cell: str) -> dict[str, list[str]]:
+    """Rows of the page's tables whose first cell is a backticked name, by that name."""
+    rows = {}
+    for line in (DOCS / page).read_text().split("\n"):
+        match = re.match(r"^\| `%s` \|" % first_cell, line)
+        if match:
+            cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+            rows[match.group(1)] = cells
+    return rows
+
+
+def test_configuration_reference_documents_every_pool_option_with_its_default() -> None:
+    import dataclasses
+
+    fields = {field.name: field.default for field in dataclasses.fields(PoolOptions)}
+    options_table = table_rows("configuration.md", r"([a-z_]+)")
+    documented = {name: cells for name, cells in options_table.items() if len(cells) == 4}
+    assert set(documented) == set(fields), "configuration.md's option table vs options.py"
+    for name, (_, kind, default, meaning) in documented.items():
+        assert ast.literal_eval(default.strip("`")) == fields[name], name
+        assert kind and meaning
+    # ... and in the table of the same settings in other pools, with its default.
+    elsewhere = table_rows("configuration.md", r"([a-z_]+)=[^`]+")
+    assert set(elsewhere) == set(fields), "configuration.md's 'elsewhere' table vs options.py"
+    for name, cells in elsewhere.items():
+        assert ast.literal_eval(cells[0].strip("`").partition("=")[2]) == fields[name], cells[0]
+        assert len(cells) == 5 and all(cells), name
+
+
+def test_monitoring_page_names_every_pool_stats_key() -> None:
+    from django_pooled_mysql.pool import ConnectionPool
+
+    keys = set(ConnectionPool("'docs'", lambda: None, PoolOptions()).stats())
+    page = (DOCS / "monitoring.md").read_text()
+    section = page[page.index("## The pool's figures") : page.index("Two ways to read them")]
+    assert set(re.findall(r"`([a-z_]+)`", section)) - {"alias", "default"} == keys
