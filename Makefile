@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 RUN_DB := $(PY) -m tests.support.mariadb_server run --
 
-.PHONY: test test-fast lint demo django-suite bench bench-gevent clean venv
+.PHONY: test test-fast lint docs demo django-suite bench bench-gevent clean venv
 
 venv:
 	@scripts/bootstrap.sh
@@ -42,10 +42,17 @@ lint: venv
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+## The documentation site, docs/ -> docs/_build/html (docs/dev/docs-tooling.md). A fresh build
+## every time (-E -a) with warnings as errors (-W, all of them: --keep-going) and every internal
+## reference checked (-n): a link to a missing page or heading fails it.
+docs: venv
+	$(PY) -m sphinx -E -a -W --keep-going -n -q -b html docs docs/_build/html
+	@echo "Site built: docs/_build/html/index.html"
+
 ## Gunicorn gevent workers: stock CONN_MAX_AGE=0/60 against this ENGINE on a throwaway MariaDB
 ## with max_connections=60 (docs/benchmarks.md). Other scenarios: DEMO_ARGS="--help".
 demo: venv
 	$(PY) testproject/demo/run.py $(DEMO_ARGS)
 
 clean:
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache build *.egg-info docs/_build
