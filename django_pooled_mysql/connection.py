@@ -35,6 +35,7 @@ from .statement_state import (
     PROBE_INSERT_ID,
     RESTORE_SESSION,
     InsertIdTracker,
+    keeps_diagnostics,
     restore_column_names,
     row_count,
     substitute,
@@ -91,6 +92,8 @@ class PooledConnection:
         self._last_select: StatementResult | None = None
         # (record, tracker answer) read before a LAST_INSERT_ID() probe replaced the status.
         self._probed: tuple[Any, bool] | None = None
+        # Something of this backend ran on the session after the statement (a probe).
+        self._session_touched = False
         # The previous statement's result (its status answers affected_rows(), insert_id(), ...)
         # and the insert id of the previous statement that had one (an OK packet).
         self._last: StatementResult | None = None
@@ -310,7 +313,10 @@ class PooledConnection:
             self._drop_pinned(pending)
         elif self._session_pin is None and self._changed_session(lease.record, verdict):
             self._pin(_TRACKED)
-        if held_for_diagnostics and (pending is not None or result[WARNINGS]):
+        if held_for_diagnostics and (
+            pending is not None or result[WARNINGS] or keeps_diagnostics(query)
+        ):
+            # New diagnostics, or a statement that left the previous ones in place.
             self._diagnostics_hold = True
         self._after(result)
         self._unpin_if_unneeded()
@@ -378,6 +384,8 @@ class PooledConnection:
                 reported = first[0] if isinstance(first, tuple) else None
             self._insert_id.record_probe(probe[0][0][1][0][0], reported)
             self._probed = (record, changed)
+            # The probe's own ROW_COUNT() and FOUND_ROWS() are on the session now.
+            self._session_touched = True
         return result
 
     def _changed_session(self, record: Any, verdict: Verdict) -> bool:
@@ -408,7 +416,8 @@ class PooledConnection:
         # What the next statement or a raw status call (affected_rows(), ...) may ask about.
         self._last = result
         self._last_failed = False
-        self._previous_session = self._lease
+        self._previous_session = None if self._session_touched else self._lease
+        self._session_touched = False
         if result[LASTROWID] is not None:
             self._note_insert_id(result)
         else:

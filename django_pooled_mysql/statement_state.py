@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from .execute import LASTROWID, StatementResult
-from .session_state import InsertShape, Verdict, describe_insert
+from .session_state import WORD, InsertShape, Verdict, describe_insert, lex
 
 # A statement that uses a table (a derived one), so that the server clears the diagnostics area
 # (a table-less SELECT does not, measured on MariaDB 10.11), and sets LAST_INSERT_ID().
@@ -40,6 +40,36 @@ INSERT_ID_READERS = frozenset({"LAST_INSERT_ID()", "@@IDENTITY", "@@LAST_INSERT_
 _shapes: dict[str, InsertShape | None] = {}
 _SHAPES_MAX = 1024
 _SHAPE_TEXT_MAX = 2000
+
+
+# Statements that do not use tables leave the diagnostics area as it is (measured on MariaDB
+# 10.11: SELECT 1, SELECT ... FROM DUAL, SET, DO, SHOW WARNINGS keep the previous statement's
+# warnings; SELECT ... FROM t and SHOW TABLES clear them).
+_TABLE_LESS_COMMANDS = frozenset({"SELECT", "SET", "DO", "SHOW", "GET", "VALUES"})
+_TABLE_WORDS = frozenset({"FROM", "JOIN", "TABLE", "TABLES", "COLUMNS", "INDEX", "KEYS"})
+_keeps: dict[str, bool] = {}
+
+
+def keeps_diagnostics(query: Any) -> bool:
+    """Whether the server leaves the previous statement's diagnostics area after this text."""
+    if type(query) is not str:
+        return False
+    known = _keeps.get(query)
+    if known is not None:
+        return known
+    words = [token.value for token in lex(query) if token.kind == WORD]
+    keeps = bool(words) and words[0] in _TABLE_LESS_COMMANDS
+    if keeps:
+        for index, word in enumerate(words):
+            following = words[index + 1] if index + 1 < len(words) else ""
+            if word in _TABLE_WORDS and not (word == "FROM" and following == "DUAL"):
+                keeps = False
+                break
+    if len(query) <= _SHAPE_TEXT_MAX:
+        if len(_keeps) >= _SHAPES_MAX:
+            _keeps.clear()
+        _keeps[query] = keeps
+    return keeps
 
 
 def row_count(result: StatementResult | None, failed: bool) -> int:
