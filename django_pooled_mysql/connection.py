@@ -47,6 +47,7 @@ _CALL = classify("CALL procedure()")
 _DIAGNOSTICS = "diagnostics of the previous statement"
 # Why a connection is pinned when the server's session-state tracker flagged a statement.
 _TRACKED = "session state changed by the statement (server's session tracker)"
+_NOTHING: Any = object()
 
 logger = logging.getLogger("django_pooled_mysql")
 
@@ -88,7 +89,9 @@ class PooledConnection:
         # The lease that ran the previous statement, with nothing run on it since (None: it ran
         # on a statement lease, or something else ran there after it).
         self._previous_session: Lease | None = None
-        self._last_failed = False
+        # The result after which a statement failed (_last then is the one before the failure):
+        # compared with _last, so that success needs no bookkeeping.
+        self._failed_after: Any = _NOTHING
         self._last_select: StatementResult | None = None
         # (record, tracker answer) read before a LAST_INSERT_ID() probe replaced the status.
         self._probed: tuple[Any, bool] | None = None
@@ -267,8 +270,6 @@ class PooledConnection:
                 self._keep_diagnostics(pool, record, connection, result)
         # What the next statement or a raw status call (affected_rows(), ...) may ask about.
         self._last = result
-        self._last_failed = False
-        self._previous_session = self._lease
         if result[LASTROWID] is not None:
             self._note_insert_id(result)
         else:
@@ -302,7 +303,7 @@ class PooledConnection:
                 ),
             )
         except BaseException:
-            self._last_failed = True
+            self._failed_after = self._last
             self._previous_session = self._lease
             if held_for_diagnostics and self._lease is lease:
                 # The new error's diagnostics are on this connection now.
@@ -403,7 +404,7 @@ class PooledConnection:
 
     def _previous_values(self) -> dict[str, int]:
         last = self._last
-        failed = self._last_failed
+        failed = self._failed_after is last
         select = self._last_select
         return {
             "ROW_COUNT()": row_count(last, failed),
@@ -415,7 +416,6 @@ class PooledConnection:
     def _after(self, result: StatementResult) -> None:
         # What the next statement or a raw status call (affected_rows(), ...) may ask about.
         self._last = result
-        self._last_failed = False
         self._previous_session = None if self._session_touched else self._lease
         self._session_touched = False
         if result[LASTROWID] is not None:
@@ -467,7 +467,7 @@ class PooledConnection:
         if pending is not None and is_disconnect(pending):
             pool.invalidate(record, pending)
             return
-        self._adopt(pool, record, connection, _DIAGNOSTICS)
+        self._previous_session = self._adopt(pool, record, connection, _DIAGNOSTICS)
         self._diagnostics_hold = True
 
     def _statement_failed(
@@ -483,7 +483,7 @@ class PooledConnection:
         """A statement lease's statement raised: keep the connection for the error's diagnostics
         or discard it, and retry once on a fresh connection if the statement cannot have reached
         the server."""
-        self._last_failed = True
+        self._failed_after = self._last
         self._previous_session = None
         if not is_disconnect(exc):
             # SHOW ERRORS, SHOW WARNINGS and @@error_count of the next statement read this.

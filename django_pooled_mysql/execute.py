@@ -165,7 +165,8 @@ def execute_directly(connection: Any, query: Any, args: Any) -> tuple[Any, ...]:
             pending = exc
             _discard_quietly(connection)
         warnings = connection.warning_count()
-        info = connection.info()
+        # Only statements without a result set have an info string (mysql_info()).
+        info = connection.info() if sets[-1][0] is None else None
     except BaseException:
         _discard_quietly(connection)
         raise

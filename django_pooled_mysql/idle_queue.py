@@ -83,6 +83,18 @@ class IdleQueue:
             return False
         return True
 
+    def put_unless_full(self, record: Any, limit: int) -> bool:
+        """put() the record unless ``limit`` records are idle already and nobody waits (then
+        False: the caller closes it). One call on the hot path of a checkin."""
+        records = self._records
+        if len(records) >= limit and not self._waiters:
+            return False
+        records.append(record)
+        if self._waiters:
+            with self._lock:
+                self._hand_off()
+        return True
+
     def put(self, record: Any) -> None:
         """Return a record: to the longest-waiting caller if there is one, else to the idle ones."""
         self._records.append(record)

@@ -195,6 +195,10 @@ class ConnectionPool(Pool):
         self._quick_checkout = options.pre_ping and options.recycle is None
         event.listen(self, "close", self._on_close)
         event.listen(self, "invalidate", self._on_invalidate)
+        # The checkout and checkin listener collections, made once so that the hot path tests
+        # them with two attribute reads (SQLAlchemy replaces an empty collection on first use).
+        self._on_checkout = self.dispatch.checkout.for_modify(self.dispatch)
+        self._on_checkin = self.dispatch.checkin.for_modify(self.dispatch)
 
     def __repr__(self) -> str:
         return "<ConnectionPool %s>" % self.name
@@ -219,16 +223,11 @@ class ConnectionPool(Pool):
 
     def _do_return_conn(self, record: Any) -> None:
         """Take a checked-in record back: idle, or closed when the pool has enough idle ones."""
-        if self.closed:
-            self._close_record(record)
-            self._give_up_place()
-        elif len(self._idle) >= self.options.pool_size and not self._idle.waiting:
+        if self.closed or not self._idle.put_unless_full(record, self.options.pool_size):
             # As QueuePool does: pool_size connections are idle already, so this overflow one
-            # is closed and its place given up.
+            # is closed and its place given up (or the pool is closed).
             self._close_record(record)
             self._give_up_place()
-        else:
-            self._idle.put(record)
 
     def dispose(self) -> None:
         """Close the idle connections; checked-out ones are unaffected (SQLAlchemy's contract)."""
@@ -291,7 +290,11 @@ class ConnectionPool(Pool):
         info["fresh"] = True
         # The server's session-state tracker for this connection, where it can be read.
         native = native_for(conn)
-        info["native"] = native if native is not None and native.tracks_state else None
+        if native is not None and native.tracks_state:
+            native.watch_status()
+            info["native"] = native
+        else:
+            info["native"] = None
         self._last_refusal = None
         self._probe_backoff = 0.01
         self._count("connects")
@@ -338,8 +341,9 @@ class ConnectionPool(Pool):
                     and not probe.poll(0)
                     and time.monotonic() - info.get("idle_since", 0.0) <= self.options.ping_after
                 ):
-                    if self.dispatch.checkout:
-                        self.dispatch.checkout(connection, record, None)
+                    listeners = self._on_checkout
+                    if listeners.listeners or listeners.parent_listeners:
+                        listeners(connection, record, None)
                     return record, connection
                 return record, self._checked_connection(record)
         return self._checkout_slow()
@@ -443,8 +447,9 @@ class ConnectionPool(Pool):
             # The record goes back (without a connection); the next checkout reconnects it.
             self._do_return_conn(record)
             raise
-        if self.dispatch.checkout:
-            self.dispatch.checkout(connection, record, None)
+        listeners = self._on_checkout
+        if listeners.listeners or listeners.parent_listeners:
+            listeners(connection, record, None)
         return connection
 
     def _healthy_connection(self, record: Any) -> Any:
@@ -476,9 +481,12 @@ class ConnectionPool(Pool):
         if self.inherited:
             return
         record.info["idle_since"] = time.monotonic()
-        if self.dispatch.checkin:
-            self.dispatch.checkin(record.dbapi_connection, record)
-        self._do_return_conn(record)
+        listeners = self._on_checkin
+        if listeners.listeners or listeners.parent_listeners:
+            listeners(record.dbapi_connection, record)
+        if self.closed or not self._idle.put_unless_full(record, self.options.pool_size):
+            self._close_record(record)
+            self._give_up_place()
 
     def invalidate(self, record: Any, exc: BaseException | None = None) -> None:
         """Close a broken or dirty connection checked out by checkout(); its place stays (the
