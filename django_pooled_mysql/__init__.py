@@ -19,6 +19,7 @@ __all__ = [
     "close_pool",
     "pinned",
     "pool_stats",
+    "warm_up",
 ]
 
 
@@ -60,6 +61,15 @@ def close_pool(alias: str = "default") -> int:
     from django.db import connections
 
     return connections[alias].close_pool()
+
+
+def warm_up(alias: str = "default") -> int:
+    """Open ``min_idle`` connections of the pool serving ``alias`` now (e.g. in Gunicorn's
+    ``post_worker_init``); returns how many are open. Does nothing without pooling."""
+    from django.db import connections
+
+    pool = connections[alias].pool
+    return pool.warm_up() if pool is not None else 0
 
 
 def close_all_pools() -> int:

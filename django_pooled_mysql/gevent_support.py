@@ -33,6 +33,8 @@ def _cooperative_class(base: type) -> type:
     class CooperativeConnection(base):
         """A mysqlclient connection whose round trips yield to other greenlets."""
 
+        cooperative = True
+
         def query(self, query: Any) -> None:
             if isinstance(query, bytearray):
                 query = bytes(query)
@@ -102,3 +104,12 @@ def _connection_class(database: Any) -> Any:
 def is_mysqlclient(database: Any) -> bool:
     """True for mysqlclient (PyMySQL installed as MySQLdb is cooperative already)."""
     return hasattr(_connection_class(database), "send_query")
+
+
+def ping(connection: Any) -> None:
+    """A round trip on connection that waits on the hub for a cooperative connection (whose
+    ping() would block the hub in C), with the driver's ping() otherwise."""
+    if getattr(connection, "cooperative", False):
+        connection.query(b"DO 0")
+    else:
+        connection.ping()

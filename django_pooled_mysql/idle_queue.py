@@ -95,6 +95,17 @@ class IdleQueue:
                 self._hand_off()
         return True
 
+    def put_back(self, record: Any) -> None:
+        """Return a record behind the others (the last a LIFO queue hands out): for records
+        that were idle longest, after the housekeeper looked at them."""
+        if self.use_lifo:
+            self._records.appendleft(record)
+        else:
+            self._records.append(record)
+        if self._waiters:
+            with self._lock:
+                self._hand_off()
+
     def put(self, record: Any) -> None:
         """Return a record: to the longest-waiting caller if there is one, else to the idle ones."""
         self._records.append(record)

@@ -23,6 +23,7 @@ class PoolOptions:
     pool_size: int = 5
     max_overflow: int = 10
     timeout: float = 30.0
+    # SQLAlchemy's name for a lifetime without spread; set it or max_lifetime, not both.
     recycle: float | None = None
     pre_ping: bool = True
     # LIFO (unlike QueuePool's default): with a lease per statement, FIFO hands each statement
@@ -36,6 +37,19 @@ class PoolOptions:
     # Log a WARNING, with the stack where it was taken, for a transaction or session pin held
     # longer than this many seconds. None (the default) turns the check off.
     leak_warning_after: float | None = None
+    # Idle and lifetime management, done by the process's housekeeper off the request path
+    # (psycopg_pool's min_size/max_idle/max_lifetime, HikariCP's minimumIdle/idleTimeout/
+    # maxLifetime/keepaliveTime; docs/configuration.md maps them). Open connections idle longer
+    # than idle_timeout are closed, down to min_idle; overflow connections stay while load comes
+    # back within idle_timeout (instead of being closed as they come back, as QueuePool does).
+    min_idle: int = 1
+    idle_timeout: float | None = 300.0
+    # A connection is retired after this many seconds less a random 0-10 % (so that connections
+    # opened together do not all expire together), when it is next idle.
+    max_lifetime: float | None = 3600.0
+    # Connections idle longer than this are pinged by the housekeeper, so that the server's
+    # wait_timeout (or a firewall's idle timeout) does not drop them.
+    keepalive_time: float | None = 120.0
     # Under gevent monkey-patching with mysqlclient, wait for the server on the hub instead of
     # blocking the whole worker in C (gevent_support.py). False keeps mysqlclient's blocking calls.
     cooperative: bool = True
@@ -44,6 +58,21 @@ class PoolOptions:
     def max_connections(self) -> int:
         """The most physical connections one process may hold for this alias."""
         return self.pool_size + self.max_overflow
+
+    @property
+    def lifetime(self) -> float | None:
+        """Seconds a connection may live: recycle (exact) or max_lifetime (less a spread)."""
+        return self.recycle if self.recycle is not None else self.max_lifetime
+
+    @property
+    def housekeeping_period(self) -> float:
+        """How often the housekeeper looks at this pool's idle connections (seconds)."""
+        limits = [
+            value
+            for value in (self.idle_timeout, self.keepalive_time, self.lifetime)
+            if value is not None
+        ]
+        return min(max(min(limits, default=30.0) / 4, 0.25), 30.0)
 
 
 _FIELDS = {field.name: field for field in dataclasses.fields(PoolOptions)}
@@ -60,6 +89,19 @@ _RULES = {
     "cooperative": ("True or False", lambda v: isinstance(v, bool)),
     "ping_after": ("a number of seconds >= 0", lambda v: _is_number(v) and v >= 0),
     "leak_warning_after": (
+        "None or a number of seconds > 0",
+        lambda v: v is None or (_is_number(v) and v > 0),
+    ),
+    "min_idle": ("an integer >= 0", lambda v: _is_int(v) and v >= 0),
+    "idle_timeout": (
+        "None or a number of seconds > 0",
+        lambda v: v is None or (_is_number(v) and v > 0),
+    ),
+    "max_lifetime": (
+        "None or a number of seconds > 0",
+        lambda v: v is None or (_is_number(v) and v > 0),
+    ),
+    "keepalive_time": (
         "None or a number of seconds > 0",
         lambda v: v is None or (_is_number(v) and v > 0),
     ),
@@ -97,8 +139,22 @@ def parse_pool_option(alias: str, value: Any) -> PoolOptions | None:
             raise improperly_configured(
                 "%s[%r] must be %s, not %r." % (where, key, expected, given)
             )
-    # Build a new object: the user's dict is read, never mutated.
-    return PoolOptions(**dict(value))
+    settings = dict(value)  # the user's dict is read, never mutated
+    if settings.get("recycle") is not None:
+        if settings.get("max_lifetime") is not None:
+            raise improperly_configured(
+                "%s sets both 'recycle' and 'max_lifetime': they are the same setting "
+                "('recycle' is SQLAlchemy's name, without the random spread). Keep one." % where
+            )
+        settings["max_lifetime"] = None
+    options = PoolOptions(**settings)
+    if options.min_idle > options.max_connections:
+        raise improperly_configured(
+            "%s['min_idle'] is %d, above the most connections the pool may open "
+            "(pool_size + max_overflow = %d). Lower min_idle or raise pool_size."
+            % (where, options.min_idle, options.max_connections)
+        )
+    return options
 
 
 def check_conn_max_age(alias: str, conn_max_age: Any) -> None:
@@ -108,5 +164,5 @@ def check_conn_max_age(alias: str, conn_max_age: Any) -> None:
             "DATABASES[%r]['CONN_MAX_AGE'] is %r, but with OPTIONS['pool'] Django's connection "
             "holds no socket between statements, so persistent connections mean nothing here. "
             "Set CONN_MAX_AGE to 0 (the default); to bound how long a pooled connection lives, "
-            "set OPTIONS['pool']['recycle'] (seconds)." % (alias, conn_max_age)
+            "set OPTIONS['pool']['max_lifetime'] (seconds)." % (alias, conn_max_age)
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 import threading
 import time
 import traceback
@@ -35,7 +36,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.pool import Pool, PoolResetState
 
-from . import housekeeping
+from . import gevent_support, housekeeping
 from .disconnect import error_code, idle_probe, peer_has_spoken
 from .idle_queue import IdleQueue
 from .native import native_for
@@ -63,7 +64,10 @@ COUNTERS = (
     "connect_errors",
     "closes",
     "invalidations",
-    "recycles",
+    "closed_idle",
+    "closed_lifetime",
+    "closed_overflow",
+    "keepalive_pings",
     "timeouts",
     "wait_count",
     "session_pins",
@@ -192,7 +196,14 @@ class ConnectionPool(Pool):
         self._next_probe_at = 0.0
         # checkout()'s shortcut applies to the default health checks; other settings take the
         # full path through _healthy_connection().
-        self._quick_checkout = options.pre_ping and options.recycle is None
+        self._quick_checkout = options.pre_ping
+        # The housekeeping job of this pool is scheduled (see _housekeep()); the clock of its
+        # decisions (monotonic; a test may set its own).
+        self._housekeeping = False
+        self._clock = time.monotonic
+        # How many idle records checkin keeps before closing an overflow one (no limit when the
+        # housekeeper closes idle connections after idle_timeout).
+        self._idle_limit = options.pool_size if options.idle_timeout is None else 1 << 30
         event.listen(self, "close", self._on_close)
         event.listen(self, "invalidate", self._on_invalidate)
         # The checkout and checkin listener collections, made once so that the hot path tests
@@ -222,10 +233,15 @@ class ConnectionPool(Pool):
         return self._wait_for_record()
 
     def _do_return_conn(self, record: Any) -> None:
-        """Take a checked-in record back: idle, or closed when the pool has enough idle ones."""
-        if self.closed or not self._idle.put_unless_full(record, self.options.pool_size):
+        """Take a checked-in record back: idle (closed later by the housekeeper once idle for
+        idle_timeout), or, without an idle_timeout, closed when pool_size are idle already."""
+        if self.closed:
+            self._close_record(record)
+            self._give_up_place()
+        elif not self._idle.put_unless_full(record, self._idle_limit):
             # As QueuePool does: pool_size connections are idle already, so this overflow one
-            # is closed and its place given up (or the pool is closed).
+            # is closed and its place given up.
+            self._count("closed_overflow")
             self._close_record(record)
             self._give_up_place()
 
@@ -288,6 +304,14 @@ class ConnectionPool(Pool):
         if fd >= 0:
             self.fds.add(fd)
         info["fresh"] = True
+        lifetime = self.options.lifetime
+        if lifetime is not None:
+            # max_lifetime less a random 0-10 %, so that connections opened together do not all
+            # expire together; recycle is exact.
+            spread = 1.0 if self.options.recycle is not None else random.uniform(0.9, 1.0)
+            info["retire_at"] = self._clock() + lifetime * spread
+        if not self._housekeeping and not self.inherited:
+            self._schedule_housekeeping()
         # The server's session-state tracker for this connection, where it can be read.
         native = native_for(conn)
         if native is not None and native.tracks_state:
@@ -333,13 +357,15 @@ class ConnectionPool(Pool):
                 info = record.info
                 connection = record.dbapi_connection
                 probe = info.get("probe")
+                now = self._clock()
                 if (
                     self._quick_checkout
                     and connection is not None
                     and probe is not None
                     and "fresh" not in info
                     and not probe.poll(0)
-                    and time.monotonic() - info.get("idle_since", 0.0) <= self.options.ping_after
+                    and now - info.get("idle_since", 0.0) <= self.options.ping_after
+                    and now < info.get("retire_at", _NEVER)
                 ):
                     listeners = self._on_checkout
                     if listeners.listeners or listeners.parent_listeners:
@@ -454,20 +480,18 @@ class ConnectionPool(Pool):
 
     def _healthy_connection(self, record: Any) -> Any:
         options = self.options
-        if (
-            options.recycle is not None
-            and record.dbapi_connection is not None
-            and time.time() - record.starttime > options.recycle
+        if record.dbapi_connection is not None and self._clock() >= record.info.get(
+            "retire_at", _NEVER
         ):
-            self._count("recycles")
-            logger.debug("pool %s: recycle connection older than %ss", self.name, options.recycle)
+            self._count("closed_lifetime")
+            logger.debug("pool %s: close connection at the end of its lifetime", self.name)
             record.close()
         # get_connection() also reconnects a record whose connection was invalidated or closed.
         connection = record.dbapi_connection or record.get_connection()
         info = record.info
         if info.pop("fresh", False) or not options.pre_ping:
             return connection
-        idle_for = time.monotonic() - info.get("idle_since", 0.0)
+        idle_for = self._clock() - info.get("idle_since", 0.0)
         if peer_has_spoken(info.get("probe")) or (
             idle_for > options.ping_after and not _ping(connection)
         ):
@@ -480,11 +504,18 @@ class ConnectionPool(Pool):
         """Check a clean connection back in (autocommit on, no transaction, no session state)."""
         if self.inherited:
             return
-        record.info["idle_since"] = time.monotonic()
+        info = record.info
+        now = info["idle_since"] = self._clock()
         listeners = self._on_checkin
         if listeners.listeners or listeners.parent_listeners:
             listeners(record.dbapi_connection, record)
-        if self.closed or not self._idle.put_unless_full(record, self.options.pool_size):
+        if now >= info.get("retire_at", _NEVER):
+            # Lifetime over: the record goes back without its connection (reconnects on use).
+            self._count("closed_lifetime")
+            record.close()
+        if self.closed or not self._idle.put_unless_full(record, self._idle_limit):
+            if not self.closed:
+                self._count("closed_overflow")
             self._close_record(record)
             self._give_up_place()
 
@@ -651,6 +682,107 @@ class ConnectionPool(Pool):
                 )
         return True
 
+    # -- idle and lifetime management (run by the housekeeper) -------------------------------
+
+    def _schedule_housekeeping(self) -> None:
+        # From a connect (an ordinary code path, never a callback): the job runs while the pool
+        # has connections to look after, and unschedules itself when it has none.
+        self._housekeeping = True
+        housekeeping.housekeeper().every(
+            ("idle", id(self)), self.options.housekeeping_period, self._housekeep
+        )
+
+    def _housekeep(self) -> bool:
+        """One round over the idle connections: close those idle longer than idle_timeout
+        (down to min_idle) and those past their lifetime, ping those idle longer than
+        keepalive_time, replace broken ones, and open connections up to min_idle.
+
+        Each connection is taken out of the idle queue while it is looked at, so no checkout
+        can get it meanwhile; what stays goes back behind the connections that were idle
+        less long. Returns False (the job stops) once the pool is closed or holds nothing.
+        """
+        if self.closed or self.inherited:
+            self._housekeeping = False
+            return False
+        options = self.options
+        now = self._clock()
+        for record in list(self._idle):
+            if not self._idle.remove(record):
+                continue  # checked out meanwhile
+            self._look_after(record, now, options)
+        self._open_floor()
+        with self._places_lock:
+            keep = self._places > 0 or options.min_idle > 0
+        if not keep:
+            self._housekeeping = False
+        return keep
+
+    def _look_after(self, record: Any, now: float, options: PoolOptions) -> None:
+        # One idle record, out of the idle queue: close it, ping it, or put it back.
+        info = record.info
+        connection = record.dbapi_connection
+        if connection is None:
+            self._give_up_place()  # a place without a connection: the floor reopens one
+            return
+        if peer_has_spoken(info.get("probe")):
+            # Dropped by the server while idle: found here instead of by the next checkout.
+            record.invalidate(_StaleConnection("dropped by the server while idle"))
+            self._give_up_place()
+            return
+        idle_for = now - info.get("idle_since", now)
+        cause = None
+        if now >= info.get("retire_at", _NEVER):
+            cause = "closed_lifetime"
+        elif (
+            options.idle_timeout is not None
+            and idle_for > options.idle_timeout
+            and self.open_count() > options.min_idle
+        ):
+            cause = "closed_idle"
+        if cause is not None:
+            self._count(cause)
+            logger.debug("pool %s: close idle connection (%s)", self.name, cause)
+            self._close_record(record)
+            self._give_up_place()
+            return
+        if options.keepalive_time is not None and idle_for > options.keepalive_time:
+            self._count("keepalive_pings")
+            if keepalive(connection):
+                info["idle_since"] = now
+            else:
+                record.invalidate(_StaleConnection("did not answer the keepalive ping"))
+                self._give_up_place()
+                return
+        self._idle.put_back(record)
+
+    def _open_floor(self) -> None:
+        """Open connections until min_idle are open (not while the server refuses them)."""
+        while (
+            not self.closed
+            and self._last_refusal is None
+            and self.open_count() < self.options.min_idle
+            and self._claim_place()
+        ):
+            try:
+                record = self._create_connection()
+            except Exception as exc:
+                self._give_up_place()
+                if error_code(exc) in SERVER_FULL_CODES:
+                    self._note_refusal(exc)
+                logger.info("pool %s: could not open an idle connection (%s)", self.name, exc)
+                return
+            record.info.pop("fresh", None)
+            self.checkin(record)
+
+    def warm_up(self) -> int:
+        """Open connections up to min_idle now (e.g. in a Gunicorn post_fork hook); returns how
+        many are open. A server refusing connections for capacity ends the warm-up early, and
+        the housekeeper tries again later with the pool's backoff."""
+        if not self._housekeeping:
+            self._schedule_housekeeping()
+        self._open_floor()
+        return self.open_count()
+
     # -- introspection and shutdown -----------------------------------------------------------
 
     def open_count(self) -> int:
@@ -672,6 +804,7 @@ class ConnectionPool(Pool):
             "pool_size": options.pool_size,
             "max_overflow": options.max_overflow,
             "max_open": options.max_connections,
+            "min_idle": options.min_idle,
             "open": open_,
             "in_use": in_use,
             "idle": max(open_ - in_use, 0),
@@ -732,6 +865,9 @@ class ConnectionPool(Pool):
         self._idle.release_waiters()
 
 
+_NEVER = float("inf")
+
+
 class _StaleConnection(Exception):
     """Reason recorded when a checkout finds a connection the server has dropped."""
 
@@ -742,6 +878,15 @@ _RESET_STATE = PoolResetState(transaction_was_reset=True, terminate_only=False, 
 
 def _reason(exc: BaseException | None) -> str:
     return "no reason given" if exc is None else "%s: %s" % (type(exc).__name__, exc)
+
+
+def keepalive(connection: Any) -> bool:
+    """A round trip that keeps an idle connection alive; False if it failed."""
+    try:
+        gevent_support.ping(connection)
+    except Exception:
+        return False
+    return True
 
 
 def _ping(connection: Any) -> bool:

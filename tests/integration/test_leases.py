@@ -379,7 +379,9 @@ def test_close_inside_a_transaction_discards_the_open_transaction(scratch: Scrat
 
 
 def test_forty_idle_threads_hold_at_most_pool_size_connections(scratch: Scratch) -> None:
-    make = scratch.factory({"pool_size": 3, "max_overflow": 10})
+    # Without idle_timeout, connections beyond pool_size close as they come back (QueuePool's
+    # rule); with it they would stay open, idle, for idle_timeout.
+    make = scratch.factory({"pool_size": 3, "max_overflow": 10, "idle_timeout": None})
     done = threading.Barrier(41)
     release = threading.Event()
 

@@ -121,6 +121,7 @@ CHECKED_PYTHON = {
     "docs/examples/monitoring.py",
     "docs/examples/gunicorn_gthread.conf.py",
     "docs/examples/gunicorn_sync.conf.py",
+    "docs/examples/gunicorn_warm_up.conf.py",
     "testproject/gunicorn.conf.py",
     "testproject/testproject/settings.py",
     "testproject/shop/views.py",
@@ -197,7 +198,7 @@ def test_stock_sample_is_refused_by_this_engine_until_conn_max_age_goes() -> Non
     assert not hasattr(stock, "pooled")
     # migrating.md: only changing ENGINE is refused, naming the option to use instead.
     switched = {"default": {**before["default"], "ENGINE": "django_pooled_mysql"}}
-    with pytest.raises(ImproperlyConfigured, match=r"CONN_MAX_AGE.*recycle"):
+    with pytest.raises(ImproperlyConfigured, match=r"CONN_MAX_AGE.*max_lifetime"):
         wrappers(switched)
     after = settings_of("settings_from_conn_max_age.py")["DATABASES"]["default"]
     assert "CONN_MAX_AGE" not in after
@@ -355,6 +356,7 @@ def top_level_names(path: Path) -> list[str]:
     [
         EXAMPLES / "gunicorn_gthread.conf.py",
         EXAMPLES / "gunicorn_sync.conf.py",
+        EXAMPLES / "gunicorn_warm_up.conf.py",
         ROOT / "testproject" / "gunicorn.conf.py",
     ],
     ids=lambda path: path.name,

@@ -73,4 +73,17 @@ def test_conn_max_age_zero_is_accepted() -> None:
 def test_persistent_conn_max_age_is_refused_with_the_alternative(value: object) -> None:
     with pytest.raises(ImproperlyConfigured) as caught:
         check_conn_max_age("default", value)
-    assert "CONN_MAX_AGE" in str(caught.value) and "recycle" in str(caught.value)
+    assert "CONN_MAX_AGE" in str(caught.value) and "max_lifetime" in str(caught.value)
+
+
+def test_idle_and_lifetime_settings_have_sane_defaults_and_limits() -> None:
+    options = parse_pool_option("default", True)
+    assert options is not None
+    assert (options.min_idle, options.idle_timeout) == (1, 300.0)
+    assert (options.max_lifetime, options.keepalive_time) == (3600.0, 120.0)
+    with pytest.raises(ImproperlyConfigured, match=r"\['min_idle'\] is 6, above .* = 5"):
+        parse_pool_option("default", {"pool_size": 3, "max_overflow": 2, "min_idle": 6})
+    with pytest.raises(ImproperlyConfigured, match="both 'recycle' and 'max_lifetime'"):
+        parse_pool_option("default", {"recycle": 60, "max_lifetime": 600})
+    recycled = parse_pool_option("default", {"recycle": 60})
+    assert recycled is not None and (recycled.lifetime, recycled.max_lifetime) == (60, None)

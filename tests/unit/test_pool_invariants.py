@@ -80,14 +80,15 @@ def test_never_more_than_pool_size_plus_max_overflow_connections() -> None:
     assert stats["connects"] <= 3 and stats["in_use"] == 0 and stats["requests"] == 2400
 
 
-def test_overflow_connections_are_closed_when_pool_size_are_idle() -> None:
-    pool = make_pool(pool_size=2, max_overflow=2)
+def test_without_idle_timeout_overflow_connections_are_closed_as_they_come_back() -> None:
+    pool = make_pool(pool_size=2, max_overflow=2, idle_timeout=None)
     records = [pool.checkout()[0] for _ in range(4)]
     assert pool.stats()["overflow"] == 2
     for record in records:
         pool.checkin(record)
     stats = pool.stats()
     assert (stats["open"], stats["idle"], stats["overflow"], stats["in_use"]) == (2, 2, 0, 0)
+    assert stats["closed_overflow"] == 2
     assert sum(conn.closed for conn in FakeConnection.opened) == 2
 
 
@@ -177,10 +178,10 @@ def test_a_connection_older_than_recycle_is_replaced() -> None:
     pool = make_pool(pool_size=1, max_overflow=0, recycle=60)
     record, first = pool.checkout()
     pool.checkin(record)
-    record.starttime -= 61  # as if it had been opened a minute ago
+    record.info["retire_at"] -= 61  # as if it had been opened a minute ago
     record, second = pool.checkout()
     assert second is not first and first.closed
-    assert pool.stats()["recycles"] == 1
+    assert pool.stats()["closed_lifetime"] == 1
     pool.checkin(record)
 
 
@@ -215,3 +216,80 @@ def test_a_failed_connect_gives_its_place_back() -> None:
     stats = pool.stats()
     assert (stats["connect_errors"], stats["connects"], stats["in_use"]) == (1, 1, 1)
     pool.checkin(record)
+
+
+# -- idle and lifetime management (the housekeeper's round, run here by hand with a fake clock) --
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def managed_pool(**options: Any) -> tuple[ConnectionPool, Clock]:
+    pool = make_pool(**options)
+    clock = pool._clock = Clock()
+    return pool, clock
+
+
+def idle_for(pool: ConnectionPool, seconds: float, clock: Clock) -> None:
+    for record in pool._idle:
+        record.info["idle_since"] = clock.now - seconds
+
+
+def test_overflow_connections_stay_while_load_comes_back_within_idle_timeout() -> None:
+    pool, clock = managed_pool(pool_size=2, max_overflow=2, idle_timeout=60, min_idle=1)
+    records = [pool.checkout()[0] for _ in range(4)]
+    for record in records:
+        pool.checkin(record)
+    assert pool.stats()["open"] == 4  # none closed as they came back
+    idle_for(pool, 30, clock)
+    pool._housekeep()
+    assert pool.stats()["open"] == 4
+    idle_for(pool, 61, clock)
+    pool._housekeep()
+    stats = pool.stats()
+    # Down to the floor, not below it; the closes are counted by cause.
+    assert (stats["open"], stats["closed_idle"], stats["closed_overflow"]) == (1, 3, 0)
+    assert stats["overflow"] == 0 and stats["in_use"] == 0
+
+
+def test_the_floor_is_opened_and_kept_alive() -> None:
+    pool, clock = managed_pool(pool_size=3, max_overflow=0, min_idle=2, keepalive_time=50)
+    pool.warm_up()
+    assert pool.stats()["open"] == 2
+    idle_for(pool, 51, clock)
+    pool._housekeep()
+    stats = pool.stats()
+    assert (stats["open"], stats["keepalive_pings"]) == (2, 2)
+    assert all(conn.pings == 1 for conn in FakeConnection.opened)
+    # A connection the server dropped is replaced by the next round, keeping the floor.
+    FakeConnection.opened[0].drop()
+    pool._housekeep()
+    assert pool.stats()["open"] == 2 and pool.stats()["invalidations"] == 1
+
+
+def test_lifetimes_are_spread_and_retired_connections_never_handed_out() -> None:
+    pool, clock = managed_pool(pool_size=20, max_overflow=0, max_lifetime=100, min_idle=0)
+    records = [pool.checkout()[0] for _ in range(20)]
+    retire = sorted(record.info["retire_at"] - clock.now for record in records)
+    assert 90 <= retire[0] and retire[-1] <= 100 and retire[-1] - retire[0] > 1  # spread
+    for record in records:
+        pool.checkin(record)
+    clock.now += 95
+    pool._housekeep()
+    stats = pool.stats()
+    expired = sum(1 for value in retire if value <= 95)
+    assert stats["closed_lifetime"] == expired and stats["open"] == 20 - expired
+
+
+def test_the_housekeeping_job_stops_when_the_pool_has_nothing_to_look_after() -> None:
+    pool, clock = managed_pool(pool_size=1, max_overflow=0, min_idle=0, idle_timeout=10)
+    pool.checkin(pool.checkout()[0])
+    idle_for(pool, 11, clock)
+    assert pool._housekeep() is False  # the last connection closed: nothing to do
+    assert pool.stats()["open"] == 0
+    pool.close()
