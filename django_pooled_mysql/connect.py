@@ -32,7 +32,8 @@ SERVER_FACTS_SQL = """
            @@lower_case_table_names,
            CONVERT_TZ('2001-01-01 01:00:00', 'UTC', 'UTC') IS NOT NULL,
            @@max_connections,
-           @@max_user_connections
+           @@max_user_connections,
+           @@wait_timeout
 """
 
 # Connection parameters whose session effect a reset followed by session_statements() cannot
@@ -58,6 +59,8 @@ def read_server_facts(conn: Any) -> dict[str, Any]:
         # For the message when the server refuses connections for capacity.
         "max_connections": row[6],
         "max_user_connections": row[7],
+        # For the check of the pool's lifetime and keepalive against the server's idle limit.
+        "wait_timeout": row[8],
     }
 
 

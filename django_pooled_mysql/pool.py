@@ -312,6 +312,7 @@ class ConnectionPool(Pool):
             info["retire_at"] = self._clock() + lifetime * spread
         if not self._housekeeping and not self.inherited:
             self._schedule_housekeeping()
+            self._warn_about_wait_timeout()
         # The server's session-state tracker for this connection, where it can be read.
         native = native_for(conn)
         if native is not None and native.tracks_state:
@@ -692,6 +693,27 @@ class ConnectionPool(Pool):
             ("idle", id(self)), self.options.housekeeping_period, self._housekeep
         )
 
+    def _warn_about_wait_timeout(self) -> None:
+        # The server closes connections idle longer than wait_timeout: the pool's idle
+        # connections survive only if keepalive_time (or, without it, idle_timeout and the
+        # lifetime) is shorter. Checked when the pool has its first connection's server facts.
+        wait_timeout = self.facts.get("wait_timeout")
+        options = self.options
+        if not wait_timeout:
+            return
+        limit = options.keepalive_time or options.idle_timeout or options.lifetime
+        if limit is not None and limit < wait_timeout:
+            return
+        logger.warning(
+            "pool %s: the server closes connections idle for %s s (wait_timeout), but idle "
+            "pooled connections are pinged or closed only after %s s. Set "
+            "OPTIONS['pool']['keepalive_time'] (or idle_timeout) below the server's "
+            "wait_timeout; connections it drops are otherwise found at checkout and replaced.",
+            self.name,
+            wait_timeout,
+            "never" if limit is None else limit,
+        )
+
     def _housekeep(self) -> bool:
         """One round over the idle connections: close those idle longer than idle_timeout
         (down to min_idle) and those past their lifetime, ping those idle longer than
@@ -745,10 +767,12 @@ class ConnectionPool(Pool):
             self._close_record(record)
             self._give_up_place()
             return
-        if options.keepalive_time is not None and idle_for > options.keepalive_time:
+        quiet_for = now - max(info.get("idle_since", now), info.get("pinged_at", 0.0))
+        if options.keepalive_time is not None and quiet_for > options.keepalive_time:
             self._count("keepalive_pings")
             if keepalive(connection):
-                info["idle_since"] = now
+                # Not idle_since: a ping keeps the connection alive, not busy.
+                info["pinged_at"] = now
             else:
                 record.invalidate(_StaleConnection("did not answer the keepalive ping"))
                 self._give_up_place()

@@ -257,6 +257,56 @@ def abandoned() -> dict[str, Any]:
     }
 
 
+def housekeeping() -> dict[str, Any]:
+    # The housekeeper under gevent: a greenlet of this OS thread, whose pings and closes leave
+    # the hub free (a ticker keeps ticking), shrinking the pool to min_idle after a burst.
+    import threading
+
+    from django_pooled_mysql import housekeeping as keeper
+
+    ticks = [0]
+    stop = gevent.event.Event()
+
+    def ticker() -> None:
+        while not stop.is_set():
+            ticks[0] += 1
+            gevent.sleep(0.005)
+
+    def burst(i: int) -> None:
+        with transaction.atomic():
+            rows("SELECT SLEEP(0.05)")
+        connection.close()
+
+    in_greenlets(POOL["pool_size"] + POOL["max_overflow"], burst)
+    peak = django_pooled_mysql.pool_stats()["open"]
+    tick = gevent.spawn(ticker)
+    deadline = time.monotonic() + 10
+    while django_pooled_mysql.pool_stats()["open"] > POOL["min_idle"]:
+        if time.monotonic() > deadline:
+            break
+        gevent.sleep(0.05)
+    native_ids = []
+    done = gevent.event.Event()
+
+    def where() -> None:
+        native_ids.append(threading.get_native_id())
+        done.set()
+
+    keeper.running.submit(where)
+    done.wait(5)
+    stop.set()
+    tick.join()
+    stats = django_pooled_mysql.pool_stats()
+    return {
+        "peak": peak,
+        "open": stats["open"],
+        "keepalive_pings": stats["keepalive_pings"],
+        "closed_idle": stats["closed_idle"],
+        "ticks": ticks[0],
+        "same_os_thread": native_ids == [threading.get_native_id()],
+    }
+
+
 def refused_connect() -> dict[str, Any]:
     codes = [error_of(lambda: rows("SELECT 1")) for _ in range(3)]
     return {"codes": codes}
@@ -264,6 +314,7 @@ def refused_connect() -> dict[str, Any]:
 
 SCENARIOS = {
     "abandoned": abandoned,
+    "housekeeping": housekeeping,
     "refused_connect": refused_connect,
     "sleep": sleep,
     "ticks": ticks,

@@ -120,3 +120,24 @@ def test_greenlets_that_end_pinned_give_their_connections_back(
     assert observed["in_use"] == 0 and observed["peak_open"] <= cap, observed
     assert observed["locks_free"] == [1, 1]
     assert observed["uncommitted"] == 0
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"cooperative": True}, {"driver": "pymysql"}],
+    ids=["mysqlclient-cooperative", "pymysql"],
+)
+def test_the_housekeeper_is_a_greenlet_and_shrinks_the_pool(
+    geventdb: Scratch, spec: dict[str, Any]
+) -> None:
+    pool = {
+        "pool_size": 2,
+        "max_overflow": 6,
+        "min_idle": 2,
+        "idle_timeout": 1.0,
+        "keepalive_time": 0.3,
+    }
+    observed = run(geventdb, "housekeeping", pool=pool, **spec)
+    assert observed["peak"] == 8 and observed["open"] == 2, observed
+    assert observed["closed_idle"] == 6 and observed["keepalive_pings"] >= 1, observed
+    assert observed["same_os_thread"] and observed["ticks"] > 50, observed
