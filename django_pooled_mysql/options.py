@@ -67,9 +67,11 @@ class PoolOptions:
     @property
     def housekeeping_period(self) -> float:
         """How often the housekeeper looks at this pool's idle connections (seconds)."""
+        # max_lifetime's spread (its last 10 %) is only kept if rounds come within it.
+        spread = self.max_lifetime * 0.1 if self.max_lifetime is not None else None
         limits = [
             value
-            for value in (self.idle_timeout, self.keepalive_time, self.lifetime)
+            for value in (self.idle_timeout, self.keepalive_time, self.recycle, spread)
             if value is not None
         ]
         return min(max(min(limits, default=30.0) / 4, 0.25), 30.0)

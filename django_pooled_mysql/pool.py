@@ -706,12 +706,12 @@ class ConnectionPool(Pool):
             return
         logger.warning(
             "pool %s: the server closes connections idle for %s s (wait_timeout), but idle "
-            "pooled connections are pinged or closed only after %s s. Set "
-            "OPTIONS['pool']['keepalive_time'] (or idle_timeout) below the server's "
-            "wait_timeout; connections it drops are otherwise found at checkout and replaced.",
+            "pooled connections are pinged or closed %s. Set OPTIONS['pool']['keepalive_time'] "
+            "(or idle_timeout) below the server's wait_timeout; connections it drops are "
+            "otherwise found at checkout and replaced.",
             self.name,
             wait_timeout,
-            "never" if limit is None else limit,
+            "never" if limit is None else "only after %s s" % limit,
         )
 
     def _housekeep(self) -> bool:
