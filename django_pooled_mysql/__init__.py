@@ -12,6 +12,7 @@ from typing import Any
 
 __version__ = "0.1.0.dev0"
 __all__ = [
+    "CommitInDoubt",
     "ConnectionLostInTransaction",
     "PoolClosed",
     "PoolTimeout",
@@ -80,7 +81,7 @@ def close_all_pools() -> int:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("PoolTimeout", "ConnectionLostInTransaction", "PoolClosed"):
+    if name in ("PoolTimeout", "ConnectionLostInTransaction", "CommitInDoubt", "PoolClosed"):
         from . import exceptions
 
         return getattr(exceptions, name)

@@ -18,6 +18,7 @@ option file) make the pool close and reconnect instead.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import gevent_support
@@ -86,17 +87,29 @@ class SessionSetup:
         # The character set the driver set up at connect, for after a reset.
         self.charset: str | None = params.get("charset")
 
-    def open(self) -> Any:
-        """A new physical connection whose session has the pool's settings."""
+    def open(self, timeout: float | None = None) -> Any:
+        """A new physical connection whose session has the pool's settings.
+
+        timeout: the seconds left to the caller that needs it (the pool's ``timeout``); the
+        driver's ``connect_timeout`` is lowered to it, so that a server that accepts TCP but
+        never answers cannot keep the caller, and the place it took, longer than that.
+        """
         database = self.database
+        params = self.params
+        if timeout is not None:
+            # Whole seconds, at least 1: mysqlclient takes an integer.
+            limit = max(1, math.ceil(timeout))
+            given = params.get("connect_timeout")
+            if given is None or float(given) > limit:
+                params = {**params, "connect_timeout": limit}
         if (
             self.cooperative
             and gevent_support.gevent_patched()
             and gevent_support.is_mysqlclient(database)
         ):
-            conn = gevent_support.cooperative_connect(database, self.params)
+            conn = gevent_support.cooperative_connect(database, params)
         else:
-            conn = database.connect(**self.params)
+            conn = database.connect(**params)
         try:
             if self.charset is None:
                 self.charset = conn.character_set_name()

@@ -23,8 +23,8 @@ import MySQLdb
 
 from . import raw_api
 from .cursor import PooledCursor, StreamingCursor, is_unbuffered
-from .disconnect import is_disconnect, never_reached_server
-from .exceptions import ConnectionLostInTransaction
+from .disconnect import error_code, is_disconnect, never_reached_server
+from .exceptions import CommitInDoubt, ConnectionLostInTransaction
 from .execute import INFO, LASTROWID, PENDING_ERROR, WARNINGS, StatementResult, run_on
 from .ownership import Owner
 from .pool import ConnectionPool, Lease, Watchers
@@ -576,8 +576,20 @@ class PooledConnection:
                 "Cannot commit: the connection of this transaction was lost (%s); nothing of "
                 "the transaction was committed." % self._lost
             )
-        if lease is not None:
+        if lease is None:
+            return
+        try:
             self._on_pinned(lease, lambda conn: conn.commit())
+        except Exception as exc:
+            if is_disconnect(exc) and not never_reached_server(exc):
+                # The driver's error code first, as the stock backend raises it (2013).
+                raise CommitInDoubt(
+                    error_code(exc) or 2013,
+                    "The connection was lost while COMMIT was on its way (%s): the server may "
+                    "or may not have committed the transaction. Check its effects before "
+                    "running it again." % exc,
+                ) from exc
+            raise
 
     def rollback(self) -> None:
         """Roll back the pinned transaction; a lost one was already rolled back by the server."""

@@ -15,5 +15,10 @@ class ConnectionLostInTransaction(MySQLdb.OperationalError):
     """The connection a transaction was pinned to broke; the transaction is gone."""
 
 
+class CommitInDoubt(ConnectionLostInTransaction):
+    """The connection broke while COMMIT was on its way: the server may or may not have
+    committed the transaction, so check before running it again."""
+
+
 class PoolClosed(MySQLdb.OperationalError):
     """The pool was closed (close_pool()) while this Django connection still used it."""

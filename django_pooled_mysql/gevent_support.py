@@ -35,13 +35,20 @@ def _cooperative_class(base: type) -> type:
 
         cooperative = True
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # The driver applies read_timeout inside its blocking reads; the wait for an answer
+            # happens here, on the hub, so it applies it here too (same error as the driver).
+            read_timeout = kwargs.get("read_timeout")
+            self._read_timeout = float(read_timeout) if read_timeout else None
+            super().__init__(*args, **kwargs)
+
         def query(self, query: Any) -> None:
             if isinstance(query, bytearray):
                 query = bytes(query)
             self.send_query(query)
             # gevent.Timeout or a kill raised here leaves an answer unread on the socket; the
             # pool invalidates the connection for any BaseException, so nobody reads it later.
-            wait_read(self.fileno())
+            wait_read(self.fileno(), self._read_timeout, _LostDuringQuery)
             self.read_query_result()
 
         # next_result() stays blocking: the next result set is often already in the client
@@ -61,6 +68,16 @@ def _cooperative_class(base: type) -> type:
                 self.query(b"SET autocommit=1" if on else b"SET autocommit=0")
 
     return CooperativeConnection
+
+
+class _LostDuringQuery(Exception):
+    """Raised by wait_read() at read_timeout; turned into the driver's own error."""
+
+    def __new__(cls, *args: Any) -> Any:  # gevent raises the class it was given
+        from MySQLdb import OperationalError
+
+        # What mysqlclient raises when read_timeout passes in a blocking read (measured).
+        return OperationalError(2013, "Lost connection to server during query")
 
 
 _classes: dict[type, type] = {}

@@ -50,6 +50,11 @@ class PoolOptions:
     # Connections idle longer than this are pinged by the housekeeper, so that the server's
     # wait_timeout (or a firewall's idle timeout) does not drop them.
     keepalive_time: float | None = 120.0
+    # TCP keepalive on every pooled socket: after this many idle seconds the kernel probes the
+    # peer (every tcp_keepalive / 6 s, at least 1 s, 3 times), so that a silent partition ends a
+    # statement that waits with no read_timeout after about twice this, not the OS default of
+    # more than two hours. None leaves the sockets as the driver made them.
+    tcp_keepalive: float | None = 60.0
     # Under gevent monkey-patching with mysqlclient, wait for the server on the hub instead of
     # blocking the whole worker in C (gevent_support.py). False keeps mysqlclient's blocking calls.
     cooperative: bool = True
@@ -106,6 +111,10 @@ _RULES = {
     "keepalive_time": (
         "None or a number of seconds > 0",
         lambda v: v is None or (_is_number(v) and v > 0),
+    ),
+    "tcp_keepalive": (
+        "None or a number of seconds >= 1",
+        lambda v: v is None or (_is_number(v) and v >= 1),
     ),
 }
 

@@ -37,7 +37,7 @@ from sqlalchemy import event
 from sqlalchemy.pool import Pool, PoolResetState
 
 from . import gevent_support, housekeeping
-from .disconnect import error_code, idle_probe, peer_has_spoken
+from .disconnect import error_code, idle_probe, peer_has_spoken, set_tcp_keepalive
 from .idle_queue import IdleQueue
 from .native import native_for
 from .options import PoolOptions
@@ -54,7 +54,8 @@ _MAX_BACKOFF = 0.5
 
 logger = logging.getLogger("django_pooled_mysql")
 
-Connector = Callable[[], Any]
+# Opens a physical connection; given the seconds its caller can still wait, or None.
+Connector = Callable[[float | None], Any]
 # A holder's key and its weak references (see ConnectionPool.watchers_for()).
 Watchers = tuple[int, tuple["weakref.ref[Any]", ...]]
 
@@ -201,6 +202,9 @@ class ConnectionPool(Pool):
         # decisions (monotonic; a test may set its own).
         self._housekeeping = False
         self._clock = time.monotonic
+        # The deadline of the caller whose checkout opens a connection (see _connect_record()):
+        # per thread, or per greenlet when gevent has patched threading.local.
+        self._connecting = threading.local()
         # How many idle records checkin keeps before closing an overflow one (no limit when the
         # housekeeper closes idle connections after idle_timeout).
         self._idle_limit = options.pool_size if options.idle_timeout is None else 1 << 30
@@ -226,7 +230,7 @@ class ConnectionPool(Pool):
             return record
         if self._claim_place():
             try:
-                return self._create_connection()
+                return self._within_timeout(self._create_connection)
             except BaseException:
                 self._give_up_place()
                 raise
@@ -289,8 +293,10 @@ class ConnectionPool(Pool):
 
     def _connect_record(self, connection_record: Any) -> Any:
         # The creator, called by SQLAlchemy's record with itself (Pool's creator signature).
+        deadline = getattr(self._connecting, "deadline", None)
+        remaining = None if deadline is None else max(deadline - self._clock(), 0.0)
         try:
-            conn = self._connect()
+            conn = self._connect(remaining)
         except Exception:
             self._count("connect_errors")
             raise
@@ -303,6 +309,8 @@ class ConnectionPool(Pool):
         info["fd"] = fd
         if fd >= 0:
             self.fds.add(fd)
+            if self.options.tcp_keepalive is not None:
+                set_tcp_keepalive(fd, self.options.tcp_keepalive)
         info["fresh"] = True
         lifetime = self.options.lifetime
         if lifetime is not None:
@@ -408,6 +416,13 @@ class ConnectionPool(Pool):
 
     def _checkout_despite_server_limit(self, refusal: Exception) -> tuple[Any, Any]:
         deadline = time.monotonic() + self.options.timeout
+        self._connecting.deadline = deadline  # the connects below share this caller's deadline
+        try:
+            return self._keep_trying(refusal, deadline)
+        finally:
+            self._connecting.deadline = None
+
+    def _keep_trying(self, refusal: Exception, deadline: float) -> tuple[Any, Any]:
         while True:
             if self.closed:
                 self._raise_closed()
@@ -462,6 +477,18 @@ class ConnectionPool(Pool):
 
         raise PoolTimeout(self.exhausted_message())
 
+    def _within_timeout(self, connect: Callable[[], Any]) -> Any:
+        """Run connect() (which opens a connection) bounded by the caller's deadline: the one set
+        by an outer wait, or ``timeout`` from now (connect.py lowers connect_timeout to it)."""
+        local = self._connecting
+        if getattr(local, "deadline", None) is not None:
+            return connect()
+        local.deadline = self._clock() + self.options.timeout
+        try:
+            return connect()
+        finally:
+            local.deadline = None
+
     def _raise_closed(self) -> None:
         from .exceptions import PoolClosed
 
@@ -488,7 +515,7 @@ class ConnectionPool(Pool):
             logger.debug("pool %s: close connection at the end of its lifetime", self.name)
             record.close()
         # get_connection() also reconnects a record whose connection was invalidated or closed.
-        connection = record.dbapi_connection or record.get_connection()
+        connection = record.dbapi_connection or self._within_timeout(record.get_connection)
         info = record.info
         if info.pop("fresh", False) or not options.pre_ping:
             return connection
@@ -497,7 +524,7 @@ class ConnectionPool(Pool):
             idle_for > options.ping_after and not _ping(connection)
         ):
             record.invalidate(_StaleConnection("dropped by the server while idle"))
-            connection = record.get_connection()
+            connection = self._within_timeout(record.get_connection)
             info.pop("fresh", None)
         return connection
 
@@ -788,7 +815,7 @@ class ConnectionPool(Pool):
             and self._claim_place()
         ):
             try:
-                record = self._create_connection()
+                record = self._within_timeout(self._create_connection)
             except Exception as exc:
                 self._give_up_place()
                 if error_code(exc) in SERVER_FULL_CODES:
@@ -914,11 +941,8 @@ def keepalive(connection: Any) -> bool:
 
 
 def _ping(connection: Any) -> bool:
-    try:
-        connection.ping()
-    except Exception:
-        return False
-    return True
+    # The checkout's health check: on the hub for a cooperative connection (gevent_support).
+    return keepalive(connection)
 
 
 def _value(counter: itertools.count[int]) -> int:

@@ -43,10 +43,13 @@ def admin_connect() -> Any:
     )
 
 
-def pooled_database(name: str, pool: Any, **extra: Any) -> dict[str, Any]:
-    """database() with this ENGINE and only the given pool options, for scripts that configure
-    Django themselves (benchmarks, child processes)."""
-    return database(name, ENGINE="django_pooled_mysql", OPTIONS={"pool": pool}, **extra)
+def pooled_database(
+    name: str, pool: Any, driver_options: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """database() with this ENGINE and the given pool (and driver) options, for scripts that
+    configure Django themselves (benchmarks, child processes)."""
+    options = {**(driver_options or {}), "pool": pool}
+    return database(name, ENGINE="django_pooled_mysql", OPTIONS=options, **extra)
 
 
 def database(name: str, **extra: object) -> dict[str, object]:

@@ -31,12 +31,18 @@ from tests.settings import admin_connect, pooled_database  # noqa: E402
 
 POOL = {"pool_size": 20, "max_overflow": 0, "cooperative": SPEC.get("cooperative", True)}
 POOL.update(SPEC.get("pool", {}))
+EXTRA: dict[str, Any] = {"PASSWORD": SPEC["password"]} if "password" in SPEC else {}
+DRIVER_OPTIONS: dict[str, Any] = {}
+PROXY = None
+if "proxy_upstream" in SPEC:
+    # The statements go through a proxy the scenario can silence (tests/support/tcp_proxy.py).
+    from tests.support.tcp_proxy import TcpProxy
+
+    PROXY = TcpProxy(*SPEC["proxy_upstream"])
+    EXTRA.update(HOST=PROXY.host, PORT=str(PROXY.port))
+    DRIVER_OPTIONS.update(read_timeout=2, write_timeout=2, connect_timeout=2)
 settings.configure(
-    DATABASES={
-        "default": pooled_database(
-            SPEC["db"], POOL, **({"PASSWORD": SPEC["password"]} if "password" in SPEC else {})
-        )
-    },
+    DATABASES={"default": pooled_database(SPEC["db"], POOL, DRIVER_OPTIONS, **EXTRA)},
     USE_TZ=True,
 )
 django.setup()
@@ -307,6 +313,46 @@ def housekeeping() -> dict[str, Any]:
     }
 
 
+def partition() -> dict[str, Any]:
+    # Statements waiting on a silent network: each fails at read_timeout with the driver's
+    # error, the waits overlap, and the hub keeps running meanwhile.
+    assert PROXY is not None
+    for _ in range(4):
+        gevent.spawn(lambda: rows("SELECT 1")).join()
+    in_greenlets(4, lambda i: rows("SELECT SLEEP(0.01)"))  # four open connections
+    ticks = [0]
+    stop = gevent.event.Event()
+
+    def ticker() -> None:
+        while not stop.is_set():
+            ticks[0] += 1
+            gevent.sleep(0.005)
+
+    tick = gevent.spawn(ticker)
+    PROXY.set("blackhole")
+    outcomes: list[Any] = []
+
+    def stuck(i: int) -> None:
+        started = time.monotonic()
+        code = error_of(lambda: rows("SELECT 2"))
+        outcomes.append((code[1] if code else None, time.monotonic() - started))
+        connection.close()
+
+    elapsed = in_greenlets(4, stuck)
+    stop.set()
+    tick.join()
+    PROXY.set("forward")
+    after = rows("SELECT 7")
+    PROXY.stop()
+    return {
+        "codes": [code for code, _ in outcomes],
+        "longest": max(took for _, took in outcomes),
+        "elapsed": elapsed,
+        "ticks": ticks[0],
+        "after": after,
+    }
+
+
 def refused_connect() -> dict[str, Any]:
     codes = [error_of(lambda: rows("SELECT 1")) for _ in range(3)]
     return {"codes": codes}
@@ -314,6 +360,7 @@ def refused_connect() -> dict[str, Any]:
 
 SCENARIOS = {
     "abandoned": abandoned,
+    "partition": partition,
     "housekeeping": housekeeping,
     "refused_connect": refused_connect,
     "sleep": sleep,

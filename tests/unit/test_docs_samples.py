@@ -116,6 +116,7 @@ CHECKED_PYTHON = {
     "docs/examples/settings_background_alias.py",
     "docs/examples/settings_replicas.py",
     "docs/examples/settings_logging.py",
+    "docs/examples/settings_network_timeouts.py",
     "docs/examples/routers.py",
     "docs/examples/pinned.py",
     "docs/examples/monitoring.py",
@@ -159,6 +160,7 @@ def assert_pooled(databases: dict[str, Any]) -> dict[str, PoolOptions]:
         "settings_from_dbcp.py",
         "settings_background_alias.py",
         "settings_replicas.py",
+        "settings_network_timeouts.py",
     ],
 )
 def test_settings_samples_are_accepted_by_this_engine(name: str) -> None:
@@ -189,6 +191,19 @@ def test_init_command_sample_sets_the_time_zone_at_connect() -> None:
     assert assert_pooled(databases)["default"] == PoolOptions()
     params = wrappers(databases)["default"].get_connection_params()
     assert params["init_command"] == "SET time_zone = '+00:00'"
+    assert "pool" not in params
+
+
+def test_network_timeouts_sample_gives_the_driver_its_timeouts_and_the_pool_its_own() -> None:
+    databases = settings_of("settings_network_timeouts.py")["DATABASES"]
+    options = assert_pooled(databases)["default"]
+    assert (options.timeout, options.tcp_keepalive) == (10, 60)
+    params = wrappers(databases)["default"].get_connection_params()
+    assert (params["connect_timeout"], params["read_timeout"], params["write_timeout"]) == (
+        5,
+        60,
+        60,
+    )
     assert "pool" not in params
 
 
@@ -720,7 +735,7 @@ def test_configuration_reference_documents_every_pool_option_with_its_default() 
 def test_monitoring_page_names_every_pool_stats_key() -> None:
     from django_pooled_mysql.pool import ConnectionPool
 
-    keys = set(ConnectionPool("'docs'", lambda: None, PoolOptions()).stats())
+    keys = set(ConnectionPool("'docs'", lambda timeout: None, PoolOptions()).stats())
     page = (DOCS / "monitoring.md").read_text()
     section = page[page.index("## The pool's figures") : page.index("Two ways to read them")]
     assert set(re.findall(r"`([a-z_]+)`", section)) - {"alias", "default"} == keys

@@ -214,6 +214,9 @@ def test_release_waiters_ends_every_wait_with_none() -> None:
 class _FakeConnection:
     """Enough of a DB-API connection for the pool's bookkeeping (no socket: never probed)."""
 
+    def __init__(self, timeout: float | None = None) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

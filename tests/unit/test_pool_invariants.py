@@ -23,7 +23,9 @@ class FakeConnection:
 
     opened: list[FakeConnection] = []
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float | None = None) -> None:
+        # timeout: the seconds the pool's caller can still wait for the connect.
+        self.connect_timeout = timeout
         self._sock, self.server_side = socket.socketpair()
         self.closed = False
         self.pings = 0
@@ -201,11 +203,11 @@ def test_sqlalchemy_pool_events_fire_with_this_pool() -> None:
 def test_a_failed_connect_gives_its_place_back() -> None:
     attempts = [0]
 
-    def flaky() -> FakeConnection:
+    def flaky(timeout: float | None) -> FakeConnection:
         attempts[0] += 1
         if attempts[0] == 1:
             raise OSError("cannot connect")
-        return FakeConnection()
+        return FakeConnection(timeout)
 
     parsed = parse_pool_option("fake", {"pool_size": 1, "max_overflow": 0, "timeout": 0.2})
     assert parsed is not None
@@ -293,3 +295,12 @@ def test_the_housekeeping_job_stops_when_the_pool_has_nothing_to_look_after() ->
     assert pool._housekeep() is False  # the last connection closed: nothing to do
     assert pool.stats()["open"] == 0
     pool.close()
+
+
+def test_a_connect_is_bounded_by_the_callers_timeout() -> None:
+    pool = make_pool(pool_size=1, max_overflow=0, timeout=2.5)
+    record, conn = pool.checkout()
+    # The connector is told how long the caller can still wait (connect.py turns it into the
+    # driver's connect_timeout).
+    assert conn.connect_timeout is not None and 2.4 <= conn.connect_timeout <= 2.5
+    pool.checkin(record)
