@@ -172,16 +172,16 @@ def _serve(upstream: tuple[str, int]) -> None:
                     control.sendall(b"ok\n")
             else:
                 pair = key.data
-                sock = key.fileobj
+                ready: socket.socket = key.fileobj  # type: ignore[assignment]
                 try:
-                    data = sock.recv(65536)  # type: ignore[union-attr]
+                    data = ready.recv(65536)
                 except OSError:
                     data = b""
                 if not data:
                     close(pair)
                     continue
                 due = time.monotonic() + delay
-                if sock is pair.client:
+                if ready is pair.client:
                     pair.to_upstream.append((due, data))
                 else:
                     pair.to_client.append((due, data))
