@@ -69,6 +69,9 @@ def cooperative_connect(database: Any, params: dict[str, Any]) -> Any:
 
     The connect itself (TCP, handshake, authentication) runs in gevent's native thread pool, so
     the hub keeps serving other greenlets while it happens; mysqlclient releases the GIL there.
+    It goes through the driver's ``connect()``, so that a tracer that wraps it (OpenTelemetry,
+    ddtrace, ...) returns its proxy as with any other connection; the driver's connection
+    behind the proxy then becomes cooperative (a subclass that adds only methods).
     """
     import gevent
 
@@ -81,13 +84,19 @@ def cooperative_connect(database: Any, params: dict[str, Any]) -> Any:
         # Returned, not raised: gevent's thread pool prints a traceback for every exception
         # that leaves a task, and a refused connect (1040 under load) is routine here.
         try:
-            return cls(**params), None
+            return database.connect(**params), None
         except Exception as exc:
             return None, exc
 
     conn, error = gevent.get_hub().threadpool.apply(connect)
     if error is not None:
         raise error
+    driver_connection = conn
+    # A tracer's proxy (wrapt's ObjectProxy and its copies) keeps the connection here.
+    while type(driver_connection) is not base and hasattr(driver_connection, "__wrapped__"):
+        driver_connection = driver_connection.__wrapped__
+    if type(driver_connection) is base:
+        driver_connection.__class__ = cls
     return conn
 
 
