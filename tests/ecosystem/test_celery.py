@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import shutil
 import signal
 import subprocess
@@ -173,12 +174,18 @@ def celerydb(scratch: Scratch) -> Scratch:
     return scratch
 
 
+def role_pool(role: str) -> dict[str, Any]:
+    """The pool docs/examples/settings_roles.py gives a kind of process (docs/celery.md)."""
+    names = runpy.run_path(str(ROOT / "docs" / "examples" / "settings_roles.py"))
+    return dict(names["POOL_BY_ROLE"][role])
+
+
 CASES = {
-    # pool, concurrency, OPTIONS["pool"], processes holding a pool (prefork: the main process
-    # queried before forking, and keeps its pool).
-    "prefork": ("prefork", 3, {"pool_size": 1, "max_overflow": 0}, 4),
-    "threads": ("threads", 8, {"pool_size": 2, "max_overflow": 1}, 1),
-    "gevent": ("gevent", 30, {"pool_size": 2, "max_overflow": 1}, 1),
+    # pool, concurrency, OPTIONS["pool"], processes holding a pool (prefork: the children and
+    # the main process, which queried before forking and keeps its pool).
+    "prefork": ("prefork", 3, role_pool("celery-prefork"), 4),
+    "threads": ("threads", 8, role_pool("celery-threads"), 1),
+    "gevent": ("gevent", 30, role_pool("celery-gevent"), 1),
 }
 
 
