@@ -22,6 +22,7 @@ import math
 from typing import Any
 
 from . import gevent_support
+from .execute import check_connection
 from .native import native_for
 
 # The same query Django's MySQL backend runs per connection, run here once per pool.
@@ -110,6 +111,9 @@ class SessionSetup:
             conn = gevent_support.cooperative_connect(database, params)
         else:
             conn = database.connect(**params)
+        # Whether this connection's statements may skip the driver cursor (not if a tracer
+        # instruments it), decided per connect so that a tracer installed later is seen.
+        check_connection(conn, database)
         try:
             if self.charset is None:
                 self.charset = conn.character_set_name()

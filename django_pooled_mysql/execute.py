@@ -5,7 +5,8 @@ A statement lease reads everything Django may still ask of a statement (rows, ``
 connection goes back to the pool, so that nothing of the statement is left on the connection.
 That is what the drivers' buffered cursors do; for a plain ``execute()`` on mysqlclient this
 module does it on the connection's C API directly (see execute_directly()), and everything else
-goes through a driver cursor (run_with_driver_cursor()).
+goes through a driver cursor (run_with_driver_cursor()), as does every statement on a connection
+that a tracer instruments (check_connection()).
 
 mysqlclient's C API is ``MySQLdb._mysql``, which mysqlclient's user guide documents as its
 interface to the MySQL C API: ``query()``, ``store_result()``, ``describe()``, ``fetch_row()``,
@@ -47,7 +48,8 @@ def run_on(
     Every result set is read before returning, so that nothing of the statement is left on the
     connection when it goes back to the pool. On failure the driver cursor is closed, which
     makes the driver read and discard whatever the server still sends. A plain execute() on
-    mysqlclient skips the cursor object (direct.py).
+    mysqlclient skips the cursor object (execute_directly()), unless the connection is
+    instrumented (check_connection()).
     """
     if method == "execute" and cursorclass is None and can_execute_directly(connection):
         return execute_directly(connection, query, args)
@@ -100,28 +102,74 @@ def _close_quietly(cursor: Any) -> None:
         pass
 
 
-# (the C connection type, the default cursor class), or () where mysqlclient is not MySQLdb.
-_mysqlclient: tuple[Any, ...] | None = None
-
-
-def _mysqlclient_types() -> tuple[Any, ...]:
-    global _mysqlclient
-    if _mysqlclient is None:
-        try:
-            # Fails when PyMySQL is installed as MySQLdb: it has no _mysql module.
-            from MySQLdb import _mysql
-            from MySQLdb.cursors import Cursor
-        except ImportError:
-            _mysqlclient = ()
-        else:
-            _mysqlclient = (_mysql.connection, Cursor)
-    return _mysqlclient
+# Per connection class: the driver cursor class whose plain execute()s may skip the cursor
+# object (mysqlclient's default ``Cursor``), or None where every statement must go through the
+# driver's cursor. Decided by check_connection() when a class is first seen and again at every
+# connect, so the per-statement test is one dict lookup and an identity check.
+_direct_cursorclass: dict[type, Any] = {}
+# Where the functions of an uninstrumented mysqlclient (and this package's cooperative
+# connection, gevent_support.py) are defined.
+_OWN_PACKAGES = frozenset({"MySQLdb", "django_pooled_mysql"})
 
 
 def can_execute_directly(connection: Any) -> bool:
-    """Whether connection is a mysqlclient connection using the default cursor class."""
-    types = _mysqlclient or _mysqlclient_types()
-    return bool(types) and isinstance(connection, types[0]) and connection.cursorclass is types[1]
+    """Whether connection is a plain mysqlclient connection using the default cursor class."""
+    try:
+        cursorclass = _direct_cursorclass[type(connection)]
+    except KeyError:
+        cursorclass = check_connection(connection)
+    return cursorclass is not None and connection.cursorclass is cursorclass
+
+
+def check_connection(connection: Any, database: Any = None) -> Any:
+    """Decide, for the class of a (new) physical connection, whether statements may skip the
+    driver's cursor; returns the cursor class that may, or None.
+
+    The direct path calls mysqlclient's C API, which no tracer sees: OpenTelemetry's mysqlclient
+    and DB-API instrumentors, Datadog's ddtrace, New Relic and Elastic APM wrap
+    ``MySQLdb.connect()`` and trace the cursors of the proxy it returns (docs/tracing.md). So
+    a connection that is a proxy (its type is not mysqlclient's), or whose ``connect()``,
+    connection or cursor methods are wrapped or replaced, goes through the driver cursor for
+    every statement, as the stock backend does. Called at every connect (connect.py), where
+    it costs nothing that matters; a class seen before is answered from _direct_cursorclass.
+    """
+    cls = type(connection)
+    cursorclass = None
+    try:
+        # Fails when PyMySQL is installed as MySQLdb: it has no _mysql module.
+        import MySQLdb
+        from MySQLdb import _mysql
+        from MySQLdb.cursors import BaseCursor, Cursor
+    except ImportError:
+        pass
+    else:
+        if database is None:
+            database = MySQLdb
+        if issubclass(cls, _mysql.connection) and not any(
+            _instrumented(function)
+            for function in (
+                getattr(database, "connect", None),
+                getattr(cls, "query", None),
+                getattr(cls, "cursor", None),
+                getattr(Cursor, "execute", None),
+                getattr(Cursor, "_query", None),
+                getattr(BaseCursor, "execute", None),
+            )
+        ):
+            cursorclass = Cursor
+    _direct_cursorclass[cls] = cursorclass
+    return cursorclass
+
+
+def _instrumented(function: Any) -> bool:
+    # wrapt's FunctionWrapper (OpenTelemetry, ddtrace, New Relic and Elastic APM use wrapt or a
+    # copy of it) and functools.wraps set __wrapped__; a plain replacement is defined in a
+    # module that is not the driver's.
+    if function is None or hasattr(function, "__wrapped__"):
+        return function is not None
+    module = getattr(function, "__module__", None)
+    # C methods (mysqlclient's _mysql.connection.query) have no module of their own.
+    return module is not None and module.partition(".")[0] not in _OWN_PACKAGES
 
 
 def execute_directly(connection: Any, query: Any, args: Any) -> tuple[Any, ...]:

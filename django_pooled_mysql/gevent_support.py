@@ -34,13 +34,10 @@ def _cooperative_class(base: type) -> type:
         """A mysqlclient connection whose round trips yield to other greenlets."""
 
         cooperative = True
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            # The driver applies read_timeout inside its blocking reads; the wait for an answer
-            # happens here, on the hub, so it applies it here too (same error as the driver).
-            read_timeout = kwargs.get("read_timeout")
-            self._read_timeout = float(read_timeout) if read_timeout else None
-            super().__init__(*args, **kwargs)
+        # The driver applies read_timeout inside its blocking reads; the wait for an answer
+        # happens in query(), on the hub, so it applies it there too (same error as the
+        # driver). Set by cooperative_connect(), which makes connections of this class.
+        _read_timeout: float | None = None
 
         def query(self, query: Any) -> None:
             if isinstance(query, bytearray):
@@ -88,6 +85,9 @@ def cooperative_connect(database: Any, params: dict[str, Any]) -> Any:
 
     The connect itself (TCP, handshake, authentication) runs in gevent's native thread pool, so
     the hub keeps serving other greenlets while it happens; mysqlclient releases the GIL there.
+    It goes through the driver's ``connect()``, so that a tracer that wraps it (OpenTelemetry,
+    ddtrace, ...) returns its proxy as with any other connection; the driver's connection
+    behind the proxy then becomes cooperative (a subclass that adds only methods).
     """
     import gevent
 
@@ -100,13 +100,21 @@ def cooperative_connect(database: Any, params: dict[str, Any]) -> Any:
         # Returned, not raised: gevent's thread pool prints a traceback for every exception
         # that leaves a task, and a refused connect (1040 under load) is routine here.
         try:
-            return cls(**params), None
+            return database.connect(**params), None
         except Exception as exc:
             return None, exc
 
     conn, error = gevent.get_hub().threadpool.apply(connect)
     if error is not None:
         raise error
+    driver_connection = conn
+    # A tracer's proxy (wrapt's ObjectProxy and its copies) keeps the connection here.
+    while type(driver_connection) is not base and hasattr(driver_connection, "__wrapped__"):
+        driver_connection = driver_connection.__wrapped__
+    if type(driver_connection) is base:
+        driver_connection.__class__ = cls
+        read_timeout = params.get("read_timeout")
+        driver_connection._read_timeout = float(read_timeout) if read_timeout else None
     return conn
 
 

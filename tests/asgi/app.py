@@ -1,4 +1,5 @@
-"""A minimal ASGI Django app for the ASGI test: async views calling the ORM via sync_to_async.
+"""A minimal ASGI Django app for the ASGI tests: async views calling the ORM via sync_to_async
+(thread-sensitive or not) and the async ORM methods.
 
 Configured from the environment: DJANGO_POOLED_MYSQL_TEST_URL (the server), ASGI_TEST_DB (the
 database, with a `hits` table), ASGI_TEST_POOL (JSON pool options), ASGI_TEST_THREADS (the
@@ -30,6 +31,8 @@ settings.configure(
             os.environ["ASGI_TEST_DB"], json.loads(os.environ["ASGI_TEST_POOL"])
         )
     },
+    INSTALLED_APPS=["tests.testapp"],
+    DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
     USE_TZ=True,
 )
 django.setup()
@@ -60,6 +63,38 @@ async def hit(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"id": row_id})
 
 
+def orm_work(tag: str) -> int:
+    """ORM work of one request in a worker thread: a write, then a slow read."""
+    from tests.testapp.models import Author
+
+    author = Author.objects.create(name=tag)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT SLEEP(0.02)")
+    return int(author.pk)
+
+
+async def orm_thread_sensitive(request: HttpRequest) -> JsonResponse:
+    """sync_to_async's default: the request's own thread for sync code (Django's, per request)."""
+    return JsonResponse({"id": await sync_to_async(orm_work)("sensitive")})
+
+
+async def orm_thread_insensitive(request: HttpRequest) -> JsonResponse:
+    """Any thread of the executor."""
+    work = sync_to_async(orm_work, thread_sensitive=False, executor=executor)
+    return JsonResponse({"id": await work("insensitive")})
+
+
+async def async_orm(request: HttpRequest) -> JsonResponse:
+    """The async ORM methods: acreate(), aget(), async for."""
+    from tests.testapp.models import Author
+
+    author = await Author.objects.acreate(name="async")
+    found = await Author.objects.aget(pk=author.pk)
+    names = [a.name async for a in Author.objects.filter(pk=found.pk)]
+    assert names == ["async"]
+    return JsonResponse({"id": found.pk})
+
+
 async def stats(request: HttpRequest) -> JsonResponse:
     """The pool's counters in this process."""
     import django_pooled_mysql
@@ -67,5 +102,11 @@ async def stats(request: HttpRequest) -> JsonResponse:
     return JsonResponse(await sync_to_async(django_pooled_mysql.pool_stats)())
 
 
-urlpatterns = [path("hit", hit), path("stats", stats)]
+urlpatterns = [
+    path("hit", hit),
+    path("stats", stats),
+    path("orm/sensitive", orm_thread_sensitive),
+    path("orm/insensitive", orm_thread_insensitive),
+    path("orm/async", async_orm),
+]
 application = get_asgi_application()

@@ -120,6 +120,12 @@ CHECKED_PYTHON = {
     "docs/examples/routers.py",
     "docs/examples/pinned.py",
     "docs/examples/monitoring.py",
+    "docs/examples/celery_app.py",
+    "docs/examples/settings_prometheus.py",
+    "docs/examples/tracing_otel.py",
+    "tests/sample_pytest_project/sampleproject/settings.py",
+    # Run under uvicorn by tests/ecosystem/test_asgi.py.
+    "tests/asgi/app.py",
     "docs/examples/gunicorn_gthread.conf.py",
     "docs/examples/gunicorn_sync.conf.py",
     "docs/examples/gunicorn_warm_up.conf.py",
@@ -260,17 +266,65 @@ def test_dbcp_sample_maps_each_pool_option_as_the_migrating_page_says() -> None:
         assert ("`%s`" % ours if ours else "no equivalent") in row, row
 
 
-@pytest.mark.parametrize("role", ["web", "celery-threads", "celery-prefork"])
+@pytest.mark.parametrize("role", ["web", "celery-prefork", "celery-threads", "celery-gevent"])
 def test_roles_sample_sizes_each_kind_of_process(role: str) -> None:
     names = settings_of("settings_roles.py", APP_ROLE=role)
     databases = names["DATABASES"]
     options = assert_pooled(databases)["default"]
-    if role == "celery-prefork":
-        # deployment.md: no "pool" key, so Celery does not close the pool around every task.
-        assert "pool" not in databases["default"]["OPTIONS"]
-        assert options == PoolOptions()
-    else:
-        assert databases["default"]["OPTIONS"]["pool"] == names["POOL_BY_ROLE"][role]
+    assert databases["default"]["OPTIONS"]["pool"] == names["POOL_BY_ROLE"][role]
+    # tests/ecosystem/test_celery.py runs a worker of each Celery role with these settings.
+    assert options.max_connections == sum(
+        names["POOL_BY_ROLE"][role][k] for k in ("pool_size", "max_overflow")
+    )
+
+
+def test_celery_app_sample_uses_this_engines_fixup() -> None:
+    from kombu.utils.imports import symbol_by_name
+
+    from django_pooled_mysql import celery
+
+    module = load_example("celery_app.py")
+    assert list(module.app.fixups) == ["django_pooled_mysql.celery:fixup"]
+    assert symbol_by_name(module.app.fixups[0]) is celery.fixup
+
+
+def test_prometheus_sample_keeps_django_prometheus_metrics_on_this_engine() -> None:
+    from django_prometheus.db.common import DatabaseWrapperMixin
+
+    from django_pooled_mysql.base import DatabaseWrapper
+
+    databases = settings_of("settings_prometheus.py")["DATABASES"]
+    wrapper = wrappers(databases)["default"]
+    assert isinstance(wrapper, DatabaseWrapperMixin) and isinstance(wrapper, DatabaseWrapper)
+    assert wrapper.pooled and wrapper.pool_options.max_connections == 15
+    assert "django_prometheus" in settings_of("settings_prometheus.py")["INSTALLED_APPS"]
+
+
+def test_opentelemetry_sample_instruments_the_driver() -> None:
+    run_isolated(
+        "import importlib.util, MySQLdb\n"
+        "spec = importlib.util.spec_from_file_location('t', %r)\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "module.instrument()\n"
+        "assert hasattr(MySQLdb.connect, '__wrapped__')\n"
+        "from django_pooled_mysql.execute import check_connection\n"
+        % str(EXAMPLES / "tracing_otel.py")
+    )
+
+
+def test_sample_project_settings_choose_each_engine() -> None:
+    path = ROOT / "tests" / "sample_pytest_project" / "sampleproject" / "settings.py"
+    for engine, expected in (
+        ("pooled", "django_pooled_mysql.prometheus"),
+        ("stock", "django_prometheus.db.backends.mysql"),
+    ):
+        with mock.patch.dict(
+            os.environ, {"SAMPLE_ENGINE": engine, "DJANGO_POOLED_MYSQL_TEST_URL": "mysql://u@h:1/"}
+        ):
+            databases = runpy.run_path(str(path))["DATABASES"]
+        assert databases["default"]["ENGINE"] == expected
+        if engine == "pooled":
+            assert wrappers(databases)["default"].pooled
 
 
 def test_background_alias_has_a_bounded_pool_of_its_own_on_the_same_database() -> None:
