@@ -39,6 +39,12 @@ class PoolOptions:
     # Under gevent monkey-patching with mysqlclient, wait for the server on the hub instead of
     # blocking the whole worker in C (gevent_support.py). False keeps mysqlclient's blocking calls.
     cooperative: bool = True
+    # Log a WARNING when a checkout waited longer than this many seconds for a connection (all
+    # in use, or the server refusing new ones). A healthy pool hands a connection over within a
+    # statement's time; a second's wait means every connection was held for a second or more,
+    # which a site wants to hear of well before the 30 s timeout turns waits into PoolTimeout.
+    # None turns it off.
+    checkout_warning_after: float | None = 1.0
 
     @property
     def max_connections(self) -> int:
@@ -60,6 +66,10 @@ _RULES = {
     "cooperative": ("True or False", lambda v: isinstance(v, bool)),
     "ping_after": ("a number of seconds >= 0", lambda v: _is_number(v) and v >= 0),
     "leak_warning_after": (
+        "None or a number of seconds > 0",
+        lambda v: v is None or (_is_number(v) and v > 0),
+    ),
+    "checkout_warning_after": (
         "None or a number of seconds > 0",
         lambda v: v is None or (_is_number(v) and v > 0),
     ),

@@ -197,8 +197,12 @@ def test_stock_sample_is_refused_by_this_engine_until_conn_max_age_goes() -> Non
     assert not hasattr(stock, "pooled")
     # migrating.md: only changing ENGINE is refused, naming the option to use instead.
     switched = {"default": {**before["default"], "ENGINE": "django_pooled_mysql"}}
+    # Refused at first use (the wrapper itself is built, so that `manage.py check --database`
+    # can report it as django_pooled_mysql.E002 rather than crash).
+    refused = wrappers(switched)["default"]
     with pytest.raises(ImproperlyConfigured, match=r"CONN_MAX_AGE.*recycle"):
-        wrappers(switched)
+        refused.get_connection_params()  # the first thing connect() does
+    assert [m.id for m in refused.validation.check()] == ["django_pooled_mysql.E002"]
     after = settings_of("settings_from_conn_max_age.py")["DATABASES"]["default"]
     assert "CONN_MAX_AGE" not in after
     assert after["OPTIONS"]["charset"] == before["default"]["OPTIONS"]["charset"]
