@@ -349,8 +349,15 @@ def backend_check(
     issues += django_checks()
     if not connection.pooled:
         return issues
-    with connection.cursor() as cursor:
-        facts = read_server_facts(cursor)
+    from django.db import DatabaseError
+
+    try:
+        with connection.cursor() as cursor:
+            facts = read_server_facts(cursor)
+    except DatabaseError:
+        # A proxy in front of the server may refuse one of the statements: these checks then
+        # cannot run, and `migrate` (which runs them) must not fail for it. pool_budget says why.
+        return issues
     issues += wait_timeout_messages(alias, connection.pool_options, facts)
     try:
         groups = process_groups(databases, setting, os.environ)
