@@ -7,10 +7,12 @@ import weakref
 from functools import partial
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
 from django.db.backends.base.base import NO_DB_ALIAS, BaseDatabaseWrapper
 from django.db.backends.mysql import base as mysql_base
 from django.db.backends.mysql.creation import DatabaseCreation as MySQLDatabaseCreation
+from django.db.backends.mysql.validation import DatabaseValidation as MySQLDatabaseValidation
 from django.utils.functional import cached_property
 
 from . import registry
@@ -60,29 +62,63 @@ class DatabaseCreation(MySQLDatabaseCreation):
         super()._destroy_test_db(test_database_name, verbosity)
 
 
+class DatabaseValidation(MySQLDatabaseValidation):
+    """Django's MySQL validation plus this ENGINE's checks (checks.py).
+
+    Django runs it for the aliases given to ``manage.py check --database`` (and ``migrate``),
+    as it does for its MySQL backend's ``mysql.W002``: so the checks work for a site that only
+    sets ``ENGINE``.
+    """
+
+    def check(self, **kwargs: Any) -> list[Any]:
+        """This alias's settings checks, Django's MySQL checks, then the server's."""
+        from .checks import backend_check
+
+        return backend_check(self.connection, partial(super().check, **kwargs))
+
+
 class DatabaseWrapper(mysql_base.DatabaseWrapper):
     """Django's MySQL DatabaseWrapper whose ``connection`` leases from a per-process pool."""
 
     creation_class = DatabaseCreation
+    validation_class = DatabaseValidation
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = DEFAULT_DB_ALIAS) -> None:
         super().__init__(settings_dict, alias)
         self.pool_options: PoolOptions | None = None
-        if alias != NO_DB_ALIAS:
-            # Test-database creation and removal connect without a database (NO_DB_ALIAS);
-            # those short-lived connections use the stock path rather than a pool of their own.
-            options = settings_dict.get("OPTIONS") or {}
-            self.pool_options = parse_pool_option(alias, options.get("pool", True))
+        # Why the settings cannot work, raised at first use. Not raised here: Django builds this
+        # object for `manage.py check --database`, whose system checks (checks.py) report the
+        # mistake with an ID and a hint instead of crashing on it.
+        self.settings_error: str | None = None
+        try:
+            if alias != NO_DB_ALIAS:
+                # Test-database creation and removal connect without a database (NO_DB_ALIAS);
+                # those short-lived connections use the stock path rather than a pool of their
+                # own.
+                options = settings_dict.get("OPTIONS") or {}
+                self.pool_options = parse_pool_option(alias, options.get("pool", True))
+            if self.pool_options is not None:
+                check_conn_max_age(alias, settings_dict.get("CONN_MAX_AGE", 0))
+        except ImproperlyConfigured as exc:
+            self.pool_options = None
+            self.settings_error = str(exc)
         if self.pool_options is not None:
-            check_conn_max_age(alias, settings_dict.get("CONN_MAX_AGE", 0))
             # Django keeps this object in the creating thread's (greenlet's) local storage: a
             # lease it pins is recovered when that thread ends (ownership.py). A weak reference,
             # so that this object, which lives on in reference cycles, does not keep it.
             self._pool_owner = weakref.ref(current_owner())
 
+    def check_pool_settings(self) -> None:
+        """Raise ImproperlyConfigured if this alias's pool settings cannot work."""
+        if self.settings_error is not None:
+            # A new exception each time: re-raising one instance would grow its traceback.
+            raise ImproperlyConfigured(self.settings_error)
+
     @property
     def pooled(self) -> bool:
         """Whether this alias leases from a pool (``OPTIONS["pool"]`` not False)."""
+        if self.settings_error is not None:
+            self.check_pool_settings()
         return self.pool_options is not None
 
     @property
@@ -95,12 +131,14 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
 
     def get_connection_params(self) -> dict[str, Any]:
         """Django's parameters for MySQLdb.connect(), without the pool settings."""
+        self.check_pool_settings()
         params = super().get_connection_params()
         params.pop("pool", None)
         return params
 
     def get_pool(self, params: dict[str, Any] | None = None) -> ConnectionPool:
         """This process's pool for the current settings (created on first use)."""
+        self.check_pool_settings()
         params = dict(self.get_connection_params() if params is None else params)
         if "autocommit" not in params:
             # Pooled connections are idle in autocommit mode; asking at connect time saves the

@@ -58,6 +58,12 @@ class PoolOptions:
     # Under gevent monkey-patching with mysqlclient, wait for the server on the hub instead of
     # blocking the whole worker in C (gevent_support.py). False keeps mysqlclient's blocking calls.
     cooperative: bool = True
+    # Log a WARNING when a checkout waited longer than this many seconds for a connection (all
+    # in use, or the server refusing new ones). A healthy pool hands a connection over within a
+    # statement's time; a second's wait means every connection was held for a second or more,
+    # which a site wants to hear of well before the 30 s timeout turns waits into PoolTimeout.
+    # None turns it off.
+    checkout_warning_after: float | None = 1.0
 
     @property
     def max_connections(self) -> int:
@@ -68,6 +74,17 @@ class PoolOptions:
     def lifetime(self) -> float | None:
         """Seconds a connection may live: recycle (exact) or max_lifetime (less a spread)."""
         return self.recycle if self.recycle is not None else self.max_lifetime
+
+    @property
+    def idle_limit(self) -> float | None:
+        """The longest an idle pooled connection goes without a ping or a close (None: no
+        limit): what must stay below the server's wait_timeout. Connections above the floor
+        are also closed at idle_timeout, but the floor's (min_idle) only by keepalive or age."""
+        limits = [self.keepalive_time, self.lifetime]
+        if self.min_idle == 0:
+            limits.append(self.idle_timeout)
+        known = [limit for limit in limits if limit is not None]
+        return min(known) if known else None
 
     @property
     def housekeeping_period(self) -> float:
@@ -115,6 +132,10 @@ _RULES = {
     "tcp_keepalive": (
         "None or a number of seconds >= 1",
         lambda v: v is None or (_is_number(v) and v >= 1),
+    ),
+    "checkout_warning_after": (
+        "None or a number of seconds > 0",
+        lambda v: v is None or (_is_number(v) and v > 0),
     ),
 }
 

@@ -51,6 +51,9 @@ SERVER_FULL_CODES = frozenset(
     }
 )
 _MAX_BACKOFF = 0.5
+# At most one slow-checkout WARNING per pool this often (a starved pool would otherwise log a
+# line per waiter handed a connection, thousands a second); the next line says how many more.
+_SLOW_CHECKOUT_REPORT_EVERY = 10.0
 
 logger = logging.getLogger("django_pooled_mysql")
 
@@ -423,6 +426,7 @@ class ConnectionPool(Pool):
             self._connecting.deadline = None
 
     def _keep_trying(self, refusal: Exception, deadline: float) -> tuple[Any, Any]:
+        started = deadline - self.options.timeout
         while True:
             if self.closed:
                 self._raise_closed()
@@ -448,16 +452,30 @@ class ConnectionPool(Pool):
                 if record is not None:
                     # A returned place may have no connection (it was invalidated): reconnecting
                     # it can be refused too.
-                    return record, self._checked_connection(record)
-                return self._checkout_record()
+                    checked_out = record, self._checked_connection(record)
+                else:
+                    checked_out = self._checkout_record()
             except Exception as exc:
                 if error_code(exc) not in SERVER_FULL_CODES:
                     raise
                 refusal = exc
                 self._note_refusal(exc)
+                continue
             finally:
                 if probing:
                     self._connect_probe.release()
+            limit = self.options.checkout_warning_after
+            waited = time.monotonic() - started
+            if limit is not None and waited > limit:
+                self._warn_slow_checkout(
+                    waited,
+                    "while the server refused new connections (%s)" % refusal,
+                    "The pools of all processes add up to more than the server's "
+                    "max_connections or the account's max_user_connections allow: lower "
+                    "OPTIONS['pool']['pool_size'] + ['max_overflow'] or raise the server's limit "
+                    "(manage.py pool_budget shows the sum).",
+                )
+            return checked_out
 
     def _wait_for_record(self) -> Any:
         self._count("wait_count")
@@ -469,6 +487,15 @@ class ConnectionPool(Pool):
             with self._lock:
                 self._wait_seconds += waited
         if record is not None:
+            limit = self.options.checkout_warning_after
+            if limit is not None and waited > limit:
+                self._warn_slow_checkout(
+                    waited,
+                    "for a connection to come back",
+                    "Raise OPTIONS['pool']['pool_size'] or ['max_overflow'] (within the server's "
+                    "max_connections), or hold connections for less time (each open transaction "
+                    "keeps one).",
+                )
             return record
         if self.closed:
             self._raise_closed()
@@ -488,6 +515,35 @@ class ConnectionPool(Pool):
             return connect()
         finally:
             local.deadline = None
+
+    # When the next slow-checkout WARNING may be logged, and how many were left out since the
+    # last one (class defaults: see _warn_slow_checkout()).
+    _slow_checkout_next = 0.0
+    _slow_checkouts_unreported = 0
+
+    def _warn_slow_checkout(self, waited: float, why: str, advice: str) -> None:
+        """Log a WARNING for a checkout that waited longer than ``checkout_warning_after``."""
+        now = time.monotonic()
+        with self._lock:
+            if now < self._slow_checkout_next:
+                self._slow_checkouts_unreported += 1
+                return
+            self._slow_checkout_next = now + _SLOW_CHECKOUT_REPORT_EVERY
+            more, self._slow_checkouts_unreported = self._slow_checkouts_unreported, 0
+        stats = self.stats()
+        logger.warning(
+            "pool %s: checkout waited %.2f s %s (checkout_warning_after=%s; in use %d of %d, "
+            "waiting %d%s). %s",
+            self.name,
+            waited,
+            why,
+            self.options.checkout_warning_after,
+            stats["in_use"],
+            stats["max_open"],
+            stats["waiting"],
+            "; %d more such checkouts since the previous warning" % more if more else "",
+            advice,
+        )
 
     def _raise_closed(self) -> None:
         from .exceptions import PoolClosed
@@ -722,13 +778,12 @@ class ConnectionPool(Pool):
 
     def _warn_about_wait_timeout(self) -> None:
         # The server closes connections idle longer than wait_timeout: the pool's idle
-        # connections survive only if keepalive_time (or, without it, idle_timeout and the
-        # lifetime) is shorter. Checked when the pool has its first connection's server facts.
+        # connections survive only if they are pinged (or closed) sooner. Checked when the pool
+        # has its first connection's server facts; checks.py's W002 applies the same rule.
         wait_timeout = self.facts.get("wait_timeout")
-        options = self.options
         if not wait_timeout:
             return
-        limit = options.keepalive_time or options.idle_timeout or options.lifetime
+        limit = self.options.idle_limit
         if limit is not None and limit < wait_timeout:
             return
         logger.warning(

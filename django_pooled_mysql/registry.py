@@ -41,6 +41,12 @@ def pools() -> list[ConnectionPool]:
         return list(_registry.values())
 
 
+def items() -> list[tuple[Hashable, ConnectionPool]]:
+    """Every pool of this process with its key (for monitoring: stats.py)."""
+    with _registry_lock:
+        return list(_registry.items())
+
+
 def close_pools(match: Callable[[Hashable], bool] = lambda key: True) -> int:
     """Close and forget the pools whose key matches; returns how many were closed."""
     with _registry_lock:
@@ -75,10 +81,14 @@ def _forget_pools_in_child() -> None:
 def _close_at_exit() -> None:
     # A clean COM_QUIT per connection at interpreter exit (Gunicorn worker exit included), so the
     # server does not count aborted clients.
-    try:
-        close_pools()
-    except Exception:
-        logger.debug("closing pools at exit failed", exc_info=True)
+    with _registry_lock:
+        closing = list(_registry.values())
+        _registry.clear()
+    for pool in closing:
+        try:
+            pool.close()
+        except Exception:
+            logger.debug("pool %s: close at exit failed", pool.name, exc_info=True)
 
 
 os.register_at_fork(after_in_child=_forget_pools_in_child)

@@ -59,7 +59,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     # (test, lint, demo: pyproject.toml's [dependency-groups], never published).
     "$VENV/bin/python" -m pip install -q -e ".[pymysql]" --group dev
     # Without its dependencies: its metadata caps Django below the one tested (pyproject.toml).
-    "$VENV/bin/python" -m pip install -q --no-deps --group prometheus
+    "$VENV/bin/python" -m pip install -q --no-deps --group django-prometheus
     touch "$stamp"
 fi
 "$VENV/bin/python" -c 'import sys, django, sqlalchemy, MySQLdb; print("Python %s, Django %s, SQLAlchemy %s, mysqlclient %s" % (sys.version.split()[0], django.__version__, sqlalchemy.__version__, ".".join(map(str, MySQLdb.version_info[:3]))))'

@@ -132,7 +132,8 @@ DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
 ALLOWED_HOSTS = ["*"]
 ROOT_URLCONF = "testproject.urls"
 WSGI_APPLICATION = "testproject.wsgi.application"
-INSTALLED_APPS = ["shop"]
+# django_pooled_mysql: `manage.py pool_budget` and the pool's system checks (docs/operations.md).
+INSTALLED_APPS = ["shop", "django_pooled_mysql"]
 MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "shop.middleware.DatabaseErrorMiddleware",

@@ -237,3 +237,20 @@ def test_tutorial_runs_the_demo_project_under_gunicorn_stock_then_pooled(
         assert stats["in_use"] == 0 and stats["timeouts"] == 0
     finally:
         tutorial.stop()
+
+
+def test_operations_processlist_query_counts_connections_by_user_and_client(
+    scratch: Scratch, alias: Any, admin: Admin
+) -> None:
+    db = alias("docs_operations", scratch.settings({"pool_size": 2, "max_overflow": 0}))
+    db.set_autocommit(False)
+    scalar(db, "SELECT 1")  # one pooled connection held
+    sql = page_block("operations.md", "sql", "information_schema.PROCESSLIST").body
+    rows = admin.query(sql)
+    try:
+        # The admin's connection and the pool's, from this machine, in the busiest row.
+        assert any(user == SERVER["USER"] and count >= 2 for user, _, count in rows), rows
+        assert [count for _, _, count in rows] == sorted((c for _, _, c in rows), reverse=True)
+    finally:
+        db.rollback()
+        db.set_autocommit(True)

@@ -129,6 +129,11 @@ CHECKED_PYTHON = {
     "docs/examples/gunicorn_gthread.conf.py",
     "docs/examples/gunicorn_sync.conf.py",
     "docs/examples/gunicorn_warm_up.conf.py",
+    # tests/unit/test_operations_docs.py, and tests/integration/test_prometheus.py runs the
+    # last two under Gunicorn.
+    "docs/examples/settings_process_groups.py",
+    "docs/examples/urls_metrics.py",
+    "docs/examples/gunicorn_prometheus.conf.py",
     "testproject/gunicorn.conf.py",
     "testproject/testproject/settings.py",
     "testproject/shop/views.py",
@@ -219,8 +224,12 @@ def test_stock_sample_is_refused_by_this_engine_until_conn_max_age_goes() -> Non
     assert not hasattr(stock, "pooled")
     # migrating.md: only changing ENGINE is refused, naming the option to use instead.
     switched = {"default": {**before["default"], "ENGINE": "django_pooled_mysql"}}
+    # Refused at first use (the wrapper itself is built, so that `manage.py check --database`
+    # can report it as django_pooled_mysql.E002 rather than crash).
+    refused = wrappers(switched)["default"]
     with pytest.raises(ImproperlyConfigured, match=r"CONN_MAX_AGE.*max_lifetime"):
-        wrappers(switched)
+        refused.get_connection_params()  # the first thing connect() does
+    assert [m.id for m in refused.validation.check()] == ["django_pooled_mysql.E002"]
     after = settings_of("settings_from_conn_max_age.py")["DATABASES"]["default"]
     assert "CONN_MAX_AGE" not in after
     assert after["OPTIONS"]["charset"] == before["default"]["OPTIONS"]["charset"]
@@ -426,6 +435,7 @@ def top_level_names(path: Path) -> list[str]:
         EXAMPLES / "gunicorn_gthread.conf.py",
         EXAMPLES / "gunicorn_sync.conf.py",
         EXAMPLES / "gunicorn_warm_up.conf.py",
+        EXAMPLES / "gunicorn_prometheus.conf.py",
         ROOT / "testproject" / "gunicorn.conf.py",
     ],
     ids=lambda path: path.name,
@@ -497,10 +507,17 @@ TEXT_BLOCKS = [
 ]
 
 
+# Output of manage.py pool_budget: tests/unit/test_operations_docs.py renders it from the run's
+# --json output (docs/examples/pool_budget.json) and compares.
+POOL_BUDGET_OUTPUT = "Peak connections, process groups from"
+
+
 @pytest.mark.parametrize("block", TEXT_BLOCKS, ids=_ids(TEXT_BLOCKS))
 def test_text_samples_are_messages_checked_here(block: Block) -> None:
     # Output shown on the site must be checked against the code, as the PoolTimeout message is.
-    assert "is exhausted" in block.body, "%s: no test checks this output sample" % block.where
+    assert "is exhausted" in block.body or POOL_BUDGET_OUTPUT in block.body, (
+        "%s: no test checks this output sample" % block.where
+    )
 
 
 # -- shell samples ----------------------------------------------------------------------------
@@ -679,7 +696,14 @@ class ShellSession:
                 self.fail(tokens, "no manage.py in %s" % self.cwd)
             command = args[1]
             own = self.cwd / "shop" / "management" / "commands" / (command + ".py")
-            if command not in DJANGO_COMMANDS and not own.is_file():
+            # This package's commands, in the projects that install its app (the demo does).
+            ours = ROOT / "django_pooled_mysql" / "management" / "commands" / (command + ".py")
+            installs_ours = '"django_pooled_mysql"' in _settings_text(self.cwd)
+            if (
+                command not in DJANGO_COMMANDS
+                and not own.is_file()
+                and not (ours.is_file() and installs_ours)
+            ):
                 self.fail(tokens, "no management command %r" % command)
         elif args[:1] == ["-m"]:
             module = args[1]
@@ -715,6 +739,12 @@ class ShellSession:
                 r"(^|[\s,])%s([\s=,]|$)" % re.escape(arg.split("=")[0]), help_text, re.M
             ):
                 self.fail(tokens, "%s has no option %s" % (tool, arg))
+
+
+def _settings_text(project: Path) -> str:
+    """The settings module of a Django project directory (the demo's layout), or ''."""
+    path = project / project.name / "settings.py"
+    return path.read_text() if path.is_file() else ""
 
 
 def shell_pages() -> Iterator[Path]:

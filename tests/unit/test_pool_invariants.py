@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -304,3 +305,104 @@ def test_a_connect_is_bounded_by_the_callers_timeout() -> None:
     # driver's connect_timeout).
     assert conn.connect_timeout is not None and 2.4 <= conn.connect_timeout <= 2.5
     pool.checkin(record)
+
+
+def test_stats_stay_right_while_a_pool_closes_with_connections_out() -> None:
+    pool = make_pool(pool_size=2, max_overflow=2, timeout=30)
+
+    def consistent(in_use: int) -> dict[str, Any]:
+        # Every gauge agrees with the fake connections themselves, whatever the pool's state.
+        stats = pool.stats()
+        really_open = sum(not conn.closed for conn in FakeConnection.opened)
+        assert stats["open"] == really_open == stats["connects"] - stats["closes"]
+        assert stats["in_use"] == in_use
+        assert stats["idle"] == stats["open"] - in_use
+        assert 0 <= stats["overflow"] <= 2 and stats["waiting"] >= 0
+        return stats
+
+    # Four out: two statement leases, a pinned lease that will be reset, one to invalidate.
+    first, second = pool.checkout()[0], pool.checkout()[0]
+    watchers = pool.watchers_for(threading.current_thread(), None)
+    lease = pool.pin(watchers, "session state")
+    broken = pool.checkout()[0]
+    consistent(in_use=4)
+    # A fifth caller waits for one of them.
+    outcome: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            pool.checkout()
+        except BaseException as exc:  # reported below
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    eventually(lambda: pool.stats()["waiting"] == 1, what="the waiter")
+
+    pool.close()
+    waiter.join(10)
+    assert [type(exc) for exc in outcome] == [PoolClosed]
+    stats = consistent(in_use=4)
+    assert (stats["waiting"], stats["wait_count"], stats["timeouts"]) == (0, 1, 0)
+
+    # Each way of giving a connection back closes it; the counts follow, never below zero.
+    pool.checkin(first)
+    consistent(in_use=3)
+    pool.invalidate(broken, RuntimeError("broken"))
+    consistent(in_use=2)
+    lease.reset("session state")
+    consistent(in_use=1)
+    lease.checkin()  # already ended: nothing happens twice
+    consistent(in_use=1)
+    pool.checkin(second)
+    stats = consistent(in_use=0)
+    assert (stats["open"], stats["closes"], stats["invalidations"]) == (0, 4, 1)
+    with pytest.raises(PoolClosed):
+        pool.checkout()
+    assert consistent(in_use=0)["requests"] == 6
+
+
+def test_a_checkout_that_waited_longer_than_the_threshold_is_logged_once_per_period(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pool = make_pool(pool_size=1, max_overflow=0, timeout=10, checkout_warning_after=0.05)
+    held, _ = pool.checkout()
+
+    def waited_checkout() -> None:
+        record, _ = pool.checkout()
+        pool.checkin(record)
+
+    with caplog.at_level("WARNING", logger="django_pooled_mysql"):
+        for _ in range(3):
+            waiter = threading.Thread(target=waited_checkout)
+            waiter.start()
+            eventually(lambda: pool.stats()["waiting"] == 1, what="the waiter")
+            # Long enough a wait to cross the threshold: what is measured, not a synchronisation.
+            time.sleep(0.1)
+            pool.checkin(held)
+            waiter.join(10)
+            held, _ = pool.checkout()
+    pool.checkin(held)
+    (record,) = [r for r in caplog.records if "checkout waited" in r.getMessage()]
+    message = record.getMessage()
+    assert message.startswith("pool fake: checkout waited 0.")
+    assert "for a connection to come back (checkout_warning_after=0.05; in use 1 of 1" in message
+    assert "OPTIONS['pool']['pool_size']" in message
+    # The next line, once the period is over, says how many were left out.
+    pool._slow_checkout_next = 0.0
+    with caplog.at_level("WARNING", logger="django_pooled_mysql"):
+        pool._warn_slow_checkout(0.2, "for a connection to come back", "")
+    assert "2 more such checkouts since the previous warning" in caplog.records[-1].getMessage()
+
+
+def test_no_warning_for_checkouts_that_did_not_wait_or_with_the_threshold_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for threshold in (None, 0.5):
+        pool = make_pool(pool_size=1, max_overflow=0, timeout=10, checkout_warning_after=threshold)
+        with caplog.at_level("WARNING", logger="django_pooled_mysql"):
+            for _ in range(20):
+                record, _ = pool.checkout()
+                pool.checkin(record)
+        pool.close()
+    assert not [r for r in caplog.records if "checkout waited" in r.getMessage()]
