@@ -11,8 +11,8 @@ except that for this ENGINE's aliases it
 
 - closes the Django connection around each task but keeps the process's pool;
 - does not close the sockets a prefork child inherited (``worker_process_init``): they are
-  pointed at /dev/null already at the fork, and asking a pooled connection for ``fileno()``
-  would lease a new connection only to close its socket;
+  pointed at /dev/null already at the fork, and a pooled connection has no socket between
+  statements to give (its ``fileno()`` raises, connection.py);
 - closes the process's pools when a prefork child exits (``worker_process_shutdown``: the child
   leaves with ``os._exit()``, so ``atexit`` never runs there) and when the worker stops
   (``worker_shutdown``), so the server sees a clean ``COM_QUIT`` for each connection.

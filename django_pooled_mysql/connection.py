@@ -14,6 +14,7 @@ use of this object, if any, finds the lease ended and treats it as a lost connec
 
 from __future__ import annotations
 
+import io
 import logging
 import weakref
 from collections.abc import Callable
@@ -538,6 +539,25 @@ class PooledConnection:
         if lease is not None:
             return bool(lease.connection.get_autocommit())
         return True
+
+    def fileno(self) -> int:
+        """The socket of the connection pinned now. Between statements this Django connection
+        has no socket, and leasing one to answer would be worse than no answer: the callers that
+        ask (Celery's Django fix-up, after a fork) close the descriptor, which would leave a
+        pooled connection writing to a closed, possibly reused, descriptor. So it raises
+        io.UnsupportedOperation (an OSError), as a file object without a descriptor does."""
+        lease = self._pinned_lease()
+        if lease is not None:
+            return int(lease.connection.fileno())
+        pool = self._current_pool()
+        if pool.connection_attributes and "fileno" not in pool.connection_attributes:
+            raise AttributeError(
+                "%r object has no attribute 'fileno'" % pool.connection_class.__name__
+            )
+        raise io.UnsupportedOperation(
+            "fileno(): this pooled connection holds no socket between statements (only inside "
+            "a transaction or another pin)"
+        )
 
     def show_warnings(self) -> Any:
         """The previous statement's warnings (``SHOW WARNINGS``), as the driver returns them."""

@@ -223,6 +223,46 @@ def test_a_name_the_driver_does_not_have_raises_attribute_error(scratch: Scratch
     assert pooled == stock == (False, True)
 
 
+def test_fileno_never_leases_a_connection_to_answer(scratch: Scratch) -> None:
+    """Celery's Django fix-up runs ``os.close(conn.connection.fileno())`` in each forked child,
+    ignoring OSError: here that must close nothing the pool holds."""
+    import os
+    import socket
+
+    if DRIVER == "pymysql":  # PyMySQL's connection has no fileno(): as with stock
+        pooled, stock = both(scratch, lambda db: db.connection.fileno())
+        assert pooled == stock and pooled[0] == "AttributeError"
+        return
+    db = scratch.wrapper(ONE)
+    db.ensure_connection()
+    try:
+        with pytest.raises(OSError, match="no socket between statements"):
+            db.connection.fileno()
+        assert in_use(db) == 0
+        db.set_autocommit(False)
+        with db.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        # Inside a transaction it is the pinned connection's own socket, connected to the server.
+        sock = socket.socket(fileno=os.dup(db.connection.fileno()))
+        try:
+            assert sock.getpeername()[1] == int(db.settings_dict["PORT"])
+        finally:
+            sock.close()
+        db.rollback()
+        db.set_autocommit(True)
+        # What Celery does, outside a transaction: nothing is closed, the pool keeps working.
+        try:
+            os.close(db.connection.fileno())
+        except (AttributeError, OSError, TypeError):
+            pass
+        with db.cursor() as cursor:
+            cursor.execute("SELECT 2")
+            assert cursor.fetchone() == (2,)
+        assert db.pool_stats()["invalidations"] == 0 and in_use(db) == 0
+    finally:
+        db.close()
+
+
 # -- errors where stock raises them ----------------------------------------------------------------
 
 
