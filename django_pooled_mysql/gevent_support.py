@@ -5,7 +5,7 @@ gevent a whole worker waits for every statement, one at a time. mysqlclient also
 ``send_query()``, ``read_query_result()`` and ``fileno()``: send, wait for the socket to become
 readable with gevent's ``wait_read`` (other greenlets run meanwhile), then read the answer, which
 is already there. Results, errors and warnings are read by the same C code as before. Further
-result sets (multi-statements, procedures) are read with the blocking call, see below.
+result sets (multi-statements, procedures) are read in gevent's native thread pool, see below.
 
 Used only when the process is monkey-patched by gevent and the driver is mysqlclient; otherwise
 nothing here is imported.
@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from .native import more_results_check
 
 
 def gevent_patched() -> bool:
@@ -29,6 +32,8 @@ def gevent_patched() -> bool:
 
 def _cooperative_class(base: type) -> type:
     from gevent.socket import wait_read
+
+    read_next: Callable[[Any], int] = base.next_result  # type: ignore[attr-defined]
 
     class CooperativeConnection(base):
         """A mysqlclient connection whose round trips yield to other greenlets."""
@@ -48,10 +53,19 @@ def _cooperative_class(base: type) -> type:
             wait_read(self.fileno(), self._read_timeout, _LostDuringQuery)
             self.read_query_result()
 
-        # next_result() stays blocking: the next result set is often already in the client
-        # library's buffer, where the socket cannot tell about it, so waiting for the socket
-        # could wait forever. Only the later statements of a multi-statement or a procedure
-        # wait in C.
+        # Set by cooperative_connect(): asks the client library, without reading, whether a
+        # further result set is coming (native.py).
+        _more_results: Callable[[], int] | None = None
+
+        def next_result(self) -> int:
+            # A further result set is often in the client library's buffer already, where the
+            # socket cannot tell about it, so waiting for the socket could wait forever; it is
+            # read in gevent's native thread pool instead. Most calls (the driver asks before
+            # and after every statement) find none and answer -1 at once, without a read.
+            more = self._more_results
+            if more is None or not more():
+                return read_next(self)
+            return int(_off_the_hub(read_next, self))
 
         def commit(self) -> None:
             self.query(b"COMMIT")
@@ -65,6 +79,57 @@ def _cooperative_class(base: type) -> type:
                 self.query(b"SET autocommit=1" if on else b"SET autocommit=0")
 
     return CooperativeConnection
+
+
+def _off_the_hub(call: Callable[[Any], Any], connection: Any) -> Any:
+    """call(connection) in gevent's native thread pool (mysqlclient releases the GIL while it
+    reads), so the hub serves other greenlets meanwhile; the driver's read_timeout applies in
+    the thread as in any blocking read. Returns or raises only once the thread is done with the
+    connection: a greenlet interrupted while it waits (gevent.Timeout, kill) shuts the socket
+    down, which ends the thread's read at once, and the pool then closes the lost connection,
+    never while C code still reads it."""
+    import gevent
+
+    def task() -> tuple[Any, BaseException | None]:
+        try:
+            return call(connection), None
+        except Exception as exc:  # returned: gevent's pool would print a raised one
+            return None, exc
+
+    # Asked now: while the thread has it, mysqlclient refuses any other call on the connection.
+    fd = connection.fileno()
+    running = gevent.get_hub().threadpool.spawn(task)
+    interrupted: BaseException | None = None
+    while True:
+        try:
+            value, error = running.get()
+            break
+        except BaseException as exc:
+            if interrupted is None:
+                interrupted = exc
+                _shut_down(fd)
+    if interrupted is not None:
+        raise interrupted
+    if error is not None:
+        raise error
+    return value
+
+
+def _shut_down(fd: int) -> None:
+    # shutdown() acts on the socket, not the descriptor: the driver's blocked read sees EOF.
+    import os
+    import socket
+
+    try:
+        sock = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
 
 
 class _LostDuringQuery(Exception):
@@ -115,6 +180,7 @@ def cooperative_connect(database: Any, params: dict[str, Any]) -> Any:
         driver_connection.__class__ = cls
         read_timeout = params.get("read_timeout")
         driver_connection._read_timeout = float(read_timeout) if read_timeout else None
+        driver_connection._more_results = more_results_check(driver_connection)
     return conn
 
 

@@ -41,6 +41,7 @@ if "proxy_upstream" in SPEC:
     PROXY = TcpProxy(*SPEC["proxy_upstream"])
     EXTRA.update(HOST=PROXY.host, PORT=str(PROXY.port))
     DRIVER_OPTIONS.update(read_timeout=2, write_timeout=2, connect_timeout=2)
+DRIVER_OPTIONS.update(SPEC.get("driver_options", {}))
 settings.configure(
     DATABASES={"default": pooled_database(SPEC["db"], POOL, DRIVER_OPTIONS, **EXTRA)},
     USE_TZ=True,
@@ -353,6 +354,51 @@ def partition() -> dict[str, Any]:
     }
 
 
+def later_results() -> dict[str, Any]:
+    # The later result sets of a multi-statement are waited for off the hub: a ticker greenlet
+    # keeps running while the server works on the second statement; read_timeout still ends
+    # that wait with the driver's error, and gevent.Timeout interrupts it.
+    rows("SELECT 1")
+    ticks = [0]
+    stop = gevent.event.Event()
+
+    def ticker() -> None:
+        while not stop.is_set():
+            ticks[0] += 1
+            gevent.sleep(0.01)
+
+    def multi(sql: str) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            seen = [[list(row) for row in cursor.fetchall()]]
+            while cursor.nextset():
+                seen.append([list(row) for row in cursor.fetchall()])
+            return seen
+
+    tick = gevent.spawn(ticker)
+    started = time.perf_counter()
+    out: dict[str, Any] = {"sets": multi("SELECT 1; SELECT SLEEP(0.5); SELECT 3")}
+    out["elapsed"] = time.perf_counter() - started
+    out["ticks"] = ticks[0]
+    started = time.perf_counter()
+    out["read_timeout"] = error_of(lambda: multi("SELECT 1; SELECT SLEEP(5)"))
+    out["read_timeout_after"] = time.perf_counter() - started
+    started = time.perf_counter()
+    try:
+        with gevent.Timeout(0.3):
+            # Not interrupted: the blocking driver's wait ends at read_timeout, in C.
+            out["interrupted"] = error_of(lambda: multi("SELECT 1; SELECT SLEEP(5)"))
+    except gevent.Timeout:
+        out["interrupted"] = "gevent.Timeout"
+    out["interrupted_after"] = time.perf_counter() - started
+    stop.set()
+    tick.join()
+    out["after"] = rows("SELECT 42")
+    stats = django_pooled_mysql.pool_stats()
+    out["in_use"] = stats["in_use"]
+    return out
+
+
 def refused_connect() -> dict[str, Any]:
     codes = [error_of(lambda: rows("SELECT 1")) for _ in range(3)]
     return {"codes": codes}
@@ -363,6 +409,7 @@ SCENARIOS = {
     "partition": partition,
     "housekeeping": housekeeping,
     "refused_connect": refused_connect,
+    "later_results": later_results,
     "sleep": sleep,
     "ticks": ticks,
     "semantics": semantics,

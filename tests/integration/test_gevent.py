@@ -97,6 +97,26 @@ def test_connect_runs_off_the_hub(geventdb: Scratch) -> None:
     assert observed["ticks_during"] > 0, observed
 
 
+@pytest.mark.parametrize("cooperative", [True, False], ids=["cooperative", "blocking"])
+def test_later_result_sets_are_read_off_the_hub(geventdb: Scratch, cooperative: bool) -> None:
+    observed = run(
+        geventdb, "later_results", cooperative=cooperative, driver_options={"read_timeout": 1}
+    )
+    assert observed["sets"] == [[[1]], [[0]], [[3]]]
+    # read_timeout ends the wait for the second result set with the driver's own error.
+    assert observed["read_timeout"] == ["OperationalError", 2013], observed
+    assert observed["after"] == [[42]] and observed["in_use"] == 0
+    if cooperative:
+        # 0.5 s of SLEEP in the second statement, a ticker every 10 ms: it keeps running.
+        assert observed["ticks"] >= observed["elapsed"] / 0.01 * 0.5, observed
+        # gevent.Timeout(0.3) ends the wait (the 5 s statement is abandoned with its socket).
+        assert observed["interrupted"] == "gevent.Timeout", observed
+        assert observed["interrupted_after"] < 0.9, observed  # before read_timeout
+    else:
+        # The blocking driver waits in C: the ticker cannot run meanwhile.
+        assert observed["ticks"] <= 2, observed
+
+
 def test_refused_cooperative_connect_raises_quietly(geventdb: Scratch) -> None:
     observed, stderr = run_with_stderr(geventdb, "refused_connect", password="wrong-password")
     assert observed["codes"] == [["OperationalError", 1045]] * 3
