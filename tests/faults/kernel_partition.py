@@ -70,9 +70,16 @@ def child() -> dict[str, Any]:
             cursor.execute(sql)
             return cursor.fetchone()[0]
 
-    def outcome(alias: str, sql: str, into: dict[str, Any]) -> None:
+    def outcome(
+        alias: str, sql: str, into: dict[str, Any], together: threading.Barrier | None = None
+    ) -> None:
         try:
-            into["value"] = scalar(alias, sql)
+            if together is None:
+                into["value"] = scalar(alias, sql)
+            else:
+                with transaction.atomic(using=alias):
+                    into["value"] = scalar(alias, sql)
+                    together.wait(10)  # each caller holds its own connection meanwhile
         except Exception as exc:
             into["code"] = exc.args[0] if exc.args and isinstance(exc.args[0], int) else repr(exc)
         into["ended"] = time.monotonic()
@@ -125,10 +132,12 @@ def child() -> dict[str, Any]:
     workers[1].join(60)
 
     # After the network returns, every caller succeeds; the idle connections that keepalive
-    # found dead are replaced, not handed out.
+    # found dead are replaced, not handed out. Four callers at once need four connections.
     results: list[dict[str, Any]] = [{} for _ in range(4)]
+    together = threading.Barrier(4)
     after = [
-        threading.Thread(target=outcome, args=("default", "SELECT 7", into)) for into in results
+        threading.Thread(target=outcome, args=("default", "SELECT 7", into, together))
+        for into in results
     ]
     for thread in after:
         thread.start()

@@ -120,6 +120,66 @@ def test_a_commit_cut_off_by_a_partition_is_reported_in_doubt_and_acked_commits_
     assert set(acked) <= stored, "an acknowledged commit was lost"
 
 
+def test_a_server_gone_without_a_rst_leaves_the_commit_in_doubt_and_nothing_half_done(
+    fault_server: FaultServer, proxied: tuple[TcpProxy, str]
+) -> None:
+    """half_open: the server ended the session (a crash, a failover) but the client hears
+    nothing. The in-doubt COMMIT had in fact not committed, the session's named lock is free;
+    once the link is back, every caller succeeds at once on new connections."""
+    proxy, name = proxied
+    pool = {"pool_size": 4, "max_overflow": 0}
+    db = wrapper(fault_server, proxy, name, pool, **TIMEOUTS)
+    assert scalar(db, "SELECT 1") == 1
+    db.set_autocommit(False)
+    with db.cursor() as cursor:
+        cursor.execute("INSERT INTO acks (id) VALUES (100)")
+        cursor.execute("SELECT GET_LOCK(%s, 0)", [name])
+    proxy.set("half_open")
+    error, took = timed(db.commit)
+    assert isinstance(cause(error), CommitInDoubt) and took <= 3.5, (error, took)
+    db.rollback()
+    db.set_autocommit(True)
+    assert fault_server.query("SELECT id FROM %s.acks" % name) == []
+    assert fault_server.query("SELECT IS_FREE_LOCK(%s)", (name,)) == [(1,)]
+    proxy.set("forward")  # the pool's idle connections now hear a RST
+    results: list[tuple[BaseException | None, float]] = []
+
+    def client(n: int) -> None:
+        mine = wrapper(fault_server, proxy, name, pool, **TIMEOUTS)
+        results.append(timed(lambda: scalar(mine, "SELECT %s", [n])))
+        mine.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    join_all(threads, 30)
+    assert [error for error, _ in results] == [None] * 4, results
+    assert max(took for _, took in results) < 1.0, results
+    assert db.pool_stats()["in_use"] == 0
+
+
+def test_a_commit_whose_answer_is_lost_is_in_doubt_though_it_committed(
+    fault_server: FaultServer, proxied: tuple[TcpProxy, str]
+) -> None:
+    """drop_replies: the COMMIT reaches the server and commits; its OK never comes back. The
+    error says the commit may have happened, and it did: no acknowledged write is claimed lost,
+    no unacknowledged one is claimed undone."""
+    proxy, name = proxied
+    db = wrapper(fault_server, proxy, name, {"pool_size": 2, "max_overflow": 0}, **TIMEOUTS)
+    db.set_autocommit(False)
+    with db.cursor() as cursor:
+        cursor.execute("INSERT INTO acks (id) VALUES (200)")
+    proxy.set("drop_replies")
+    error, took = timed(db.commit)
+    assert isinstance(cause(error), CommitInDoubt) and took <= 3.5, (error, took)
+    assert "may or may not have committed" in str(error)
+    db.rollback()
+    db.set_autocommit(True)
+    proxy.set("forward")
+    assert fault_server.query("SELECT id FROM %s.acks" % name) == [(200,)]
+    assert scalar(db, "SELECT 7") == 7
+
+
 def test_a_server_that_never_answers_the_handshake_costs_at_most_the_pool_timeout(
     fault_server: FaultServer, proxied: tuple[TcpProxy, str]
 ) -> None:
@@ -222,8 +282,9 @@ def test_pooled_sockets_carry_tcp_keepalive(
     [{"cooperative": True}, {"cooperative": False}, {"driver": "pymysql"}],
     ids=["mysqlclient-cooperative", "mysqlclient-blocking", "pymysql"],
 )
+@pytest.mark.parametrize("fault", ["blackhole", "half_open"])
 def test_under_gevent_a_partition_fails_statements_at_read_timeout_without_blocking_the_hub(
-    fault_server: FaultServer, proxied: tuple[TcpProxy, str], spec: dict[str, Any]
+    fault_server: FaultServer, proxied: tuple[TcpProxy, str], spec: dict[str, Any], fault: str
 ) -> None:
     import json
     import os
@@ -241,6 +302,7 @@ def test_under_gevent_a_partition_fails_statements_at_read_timeout_without_block
                     "db": name,
                     "proxy_upstream": [fault_server.host, fault_server.port],
                     "pool": {"pool_size": 4, "max_overflow": 0, "timeout": 5},
+                    "fault": fault,
                     **spec,
                 }
             ),

@@ -330,7 +330,7 @@ def partition() -> dict[str, Any]:
             gevent.sleep(0.005)
 
     tick = gevent.spawn(ticker)
-    PROXY.set("blackhole")
+    PROXY.set(SPEC.get("fault", "blackhole"))
     outcomes: list[Any] = []
 
     def stuck(i: int) -> None:

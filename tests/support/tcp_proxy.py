@@ -8,7 +8,14 @@ In the spirit of psycopg_pool's tests/fix_proxy.py, but able to fail silently: m
 - ``delay``: pass bytes after ``delay`` seconds each way;
 - ``reset``: reset every connection now (RST) and go back to ``forward``;
 - ``mute``: accept new connections but never connect them upstream nor answer (a server that
-  accepts TCP but never sends its handshake); existing connections are blackholed too.
+  accepts TCP but never sends its handshake); existing connections are blackholed too;
+- ``half_open``: close each connection's upstream side (the server sees the client go and ends
+  its session: a transaction rolls back, locks are released) while the client side stays open
+  and silent, its bytes read and dropped: a server host that crashed or failed over behind a
+  link that sends no RST. New connections are muted. Back to ``forward``, the half-open
+  connections are reset, as a host that forgot the flow answers once it is reachable again;
+- ``drop_replies``: pass the client's bytes to the server, drop the server's answers (a one-way
+  partition: a COMMIT arrives and commits, its OK never comes back).
 
 Runs in its own process (so that it behaves the same for threads and for gevent tests that
 monkey-patch), bound to loopback only, and is driven over a control socket:
@@ -93,6 +100,7 @@ class _Pair:
         # (due time, bytes) per direction
         self.to_upstream: list[tuple[float, bytes]] = []
         self.to_client: list[tuple[float, bytes]] = []
+        self.half_open = False
 
 
 def _serve(upstream: tuple[str, int]) -> None:
@@ -130,7 +138,7 @@ def _serve(upstream: tuple[str, int]) -> None:
         for key, _ in selector.select(timeout=0.005):
             if key.data == "accept":
                 client, _ = listener.accept()
-                if mode == "mute":
+                if mode in ("mute", "half_open"):
                     pairs.append(_Pair(client, None))  # accepted, never answered
                     continue
                 try:
@@ -157,6 +165,19 @@ def _serve(upstream: tuple[str, int]) -> None:
                         for pair in list(pairs):
                             close(pair, reset=True)
                         mode = "forward"
+                    elif mode == "half_open":
+                        for pair in pairs:
+                            if pair.upstream is not None:
+                                with contextlib.suppress(KeyError, ValueError):
+                                    selector.unregister(pair.upstream)
+                                pair.upstream.close()  # FIN to the server only
+                                pair.upstream = None
+                                pair.half_open = True
+                                pair.to_upstream.clear()
+                                pair.to_client.clear()
+                    elif mode != "drop_replies":
+                        for pair in [pair for pair in pairs if pair.half_open]:
+                            close(pair, reset=True)
                     silent = mode in ("blackhole", "mute")
                     if silent != was_silent:
                         # Silent: nothing is read, so the kernel's buffers fill and stay.
@@ -180,6 +201,8 @@ def _serve(upstream: tuple[str, int]) -> None:
                 if not data:
                     close(pair)
                     continue
+                if pair.half_open or (mode == "drop_replies" and ready is pair.upstream):
+                    continue  # read and dropped
                 due = time.monotonic() + delay
                 if ready is pair.client:
                     pair.to_upstream.append((due, data))
