@@ -108,7 +108,14 @@ def _call(job: Job) -> object:
     try:
         return job()
     except Exception:
-        logger.exception("housekeeping job %r failed", job)
+        # A pool's job (a bound method, or a partial of one) is logged under the pool's name,
+        # as every other line of this logger.
+        owner = getattr(getattr(job, "func", job), "__self__", None)
+        name = getattr(owner, "name", None)
+        if isinstance(name, str):
+            logger.exception("pool %s: housekeeping job %r failed", name, job)
+        else:
+            logger.exception("housekeeping job %r failed", job)
         return None
 
 

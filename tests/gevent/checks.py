@@ -68,6 +68,26 @@ def error_of(func: Any) -> Any:
     return None
 
 
+class Ticker:
+    """A greenlet that counts a turn every ``period`` seconds: how freely the hub ran while it
+    ticked (a hub blocked in C stops the count)."""
+
+    def __init__(self, period: float) -> None:
+        self.count = 0
+        self._stop = gevent.event.Event()
+        self._greenlet = gevent.spawn(self._run, period)
+
+    def _run(self, period: float) -> None:
+        while not self._stop.is_set():
+            self.count += 1
+            gevent.sleep(period)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._greenlet.join()
+        return self.count
+
+
 def in_greenlets(count: int, work: Any) -> float:
     started = time.perf_counter()
     gevent.joinall([gevent.spawn(work, i) for i in range(count)], raise_error=True)
@@ -83,21 +103,12 @@ def sleep() -> dict[str, Any]:
 
 
 def ticks() -> dict[str, Any]:
-    count = [0]
-    done = gevent.event.Event()
-
-    def ticker() -> None:
-        while not done.is_set():
-            count[0] += 1
-            gevent.sleep(0.01)
-
     rows("SELECT 1")
-    tick = gevent.spawn(ticker)
+    ticker = Ticker(0.01)
     elapsed = in_greenlets(10, lambda i: rows("SELECT SLEEP(0.05)"))
-    done.set()
-    tick.join()
+    count = ticker.stop()
     stats = django_pooled_mysql.pool_stats()
-    return {"elapsed": elapsed, "ticks": count[0], "wait_count": stats["wait_count"]}
+    return {"elapsed": elapsed, "ticks": count, "wait_count": stats["wait_count"]}
 
 
 def semantics() -> dict[str, Any]:
@@ -190,26 +201,17 @@ def timeouts() -> dict[str, Any]:
 
 
 def connect_cost() -> dict[str, Any]:
-    count = [0]
-    done = gevent.event.Event()
-
-    def ticker() -> None:
-        while not done.is_set():
-            count[0] += 1
-            gevent.sleep(0.001)
-
-    tick = gevent.spawn(ticker)
+    ticker = Ticker(0.001)
     started = time.perf_counter()
     holders = []
     for _ in range(10):
         django_pooled_mysql.pinned().__enter__  # noqa: B018 (keeps the API imported)
         holders.append(connection.get_pool().checkout()[0])
     elapsed = time.perf_counter() - started
-    done.set()
-    tick.join()
+    count = ticker.stop()
     for record in holders:
         connection.get_pool().checkin(record)
-    return {"per_connect_ms": elapsed / 10 * 1000, "ticks_during": count[0]}
+    return {"per_connect_ms": elapsed / 10 * 1000, "ticks_during": count}
 
 
 def abandoned() -> dict[str, Any]:
@@ -271,14 +273,6 @@ def housekeeping() -> dict[str, Any]:
 
     from django_pooled_mysql import housekeeping as keeper
 
-    ticks = [0]
-    stop = gevent.event.Event()
-
-    def ticker() -> None:
-        while not stop.is_set():
-            ticks[0] += 1
-            gevent.sleep(0.005)
-
     def burst(i: int) -> None:
         with transaction.atomic():
             rows("SELECT SLEEP(0.05)")
@@ -286,7 +280,7 @@ def housekeeping() -> dict[str, Any]:
 
     in_greenlets(POOL["pool_size"] + POOL["max_overflow"], burst)
     peak = django_pooled_mysql.pool_stats()["open"]
-    tick = gevent.spawn(ticker)
+    ticker = Ticker(0.005)
     deadline = time.monotonic() + 10
     while django_pooled_mysql.pool_stats()["open"] > POOL["min_idle"]:
         if time.monotonic() > deadline:
@@ -301,15 +295,14 @@ def housekeeping() -> dict[str, Any]:
 
     keeper.running.submit(where)
     done.wait(5)
-    stop.set()
-    tick.join()
+    count = ticker.stop()
     stats = django_pooled_mysql.pool_stats()
     return {
         "peak": peak,
         "open": stats["open"],
         "keepalive_pings": stats["keepalive_pings"],
         "closed_idle": stats["closed_idle"],
-        "ticks": ticks[0],
+        "ticks": count,
         "same_os_thread": native_ids == [threading.get_native_id()],
     }
 
@@ -321,15 +314,7 @@ def partition() -> dict[str, Any]:
     for _ in range(4):
         gevent.spawn(lambda: rows("SELECT 1")).join()
     in_greenlets(4, lambda i: rows("SELECT SLEEP(0.01)"))  # four open connections
-    ticks = [0]
-    stop = gevent.event.Event()
-
-    def ticker() -> None:
-        while not stop.is_set():
-            ticks[0] += 1
-            gevent.sleep(0.005)
-
-    tick = gevent.spawn(ticker)
+    ticker = Ticker(0.005)
     PROXY.set(SPEC.get("fault", "blackhole"))
     outcomes: list[Any] = []
 
@@ -340,8 +325,7 @@ def partition() -> dict[str, Any]:
         connection.close()
 
     elapsed = in_greenlets(4, stuck)
-    stop.set()
-    tick.join()
+    count = ticker.stop()
     PROXY.set("forward")
     after = rows("SELECT 7")
     PROXY.stop()
@@ -349,7 +333,7 @@ def partition() -> dict[str, Any]:
         "codes": [code for code, _ in outcomes],
         "longest": max(took for _, took in outcomes),
         "elapsed": elapsed,
-        "ticks": ticks[0],
+        "ticks": count,
         "after": after,
     }
 
@@ -359,13 +343,6 @@ def later_results() -> dict[str, Any]:
     # keeps running while the server works on the second statement; read_timeout still ends
     # that wait with the driver's error, and gevent.Timeout interrupts it.
     rows("SELECT 1")
-    ticks = [0]
-    stop = gevent.event.Event()
-
-    def ticker() -> None:
-        while not stop.is_set():
-            ticks[0] += 1
-            gevent.sleep(0.01)
 
     def multi(sql: str) -> Any:
         with connection.cursor() as cursor:
@@ -375,11 +352,11 @@ def later_results() -> dict[str, Any]:
                 seen.append([list(row) for row in cursor.fetchall()])
             return seen
 
-    tick = gevent.spawn(ticker)
+    ticker = Ticker(0.01)
     started = time.perf_counter()
     out: dict[str, Any] = {"sets": multi("SELECT 1; SELECT SLEEP(0.5); SELECT 3")}
     out["elapsed"] = time.perf_counter() - started
-    out["ticks"] = ticks[0]
+    out["ticks"] = ticker.stop()
     started = time.perf_counter()
     out["read_timeout"] = error_of(lambda: multi("SELECT 1; SELECT SLEEP(5)"))
     out["read_timeout_after"] = time.perf_counter() - started
@@ -391,8 +368,6 @@ def later_results() -> dict[str, Any]:
     except gevent.Timeout:
         out["interrupted"] = "gevent.Timeout"
     out["interrupted_after"] = time.perf_counter() - started
-    stop.set()
-    tick.join()
     out["after"] = rows("SELECT 42")
     stats = django_pooled_mysql.pool_stats()
     out["in_use"] = stats["in_use"]

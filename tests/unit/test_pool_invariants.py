@@ -406,3 +406,24 @@ def test_no_warning_for_checkouts_that_did_not_wait_or_with_the_threshold_off(
                 pool.checkin(record)
         pool.close()
     assert not [r for r in caplog.records if "checkout waited" in r.getMessage()]
+
+
+def test_a_failing_housekeeping_job_is_logged_under_its_pools_name(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from functools import partial
+
+    from django_pooled_mysql import housekeeping
+
+    class Pool:
+        name = "default (root@127.0.0.1:3306/app)"
+
+        def round(self, which: str) -> None:
+            raise RuntimeError("broken " + which)
+
+    with caplog.at_level("ERROR", logger="django_pooled_mysql"):
+        assert housekeeping._call(partial(Pool().round, "job")) is None
+        assert housekeeping._call(lambda: 1 / 0) is None
+    first, second = (record.getMessage() for record in caplog.records)
+    assert first.startswith("pool default (root@127.0.0.1:3306/app): housekeeping job")
+    assert second.startswith("housekeeping job <function")
