@@ -24,6 +24,7 @@ from tests.support.helpers import Scratch
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKLOAD = ROOT / "tests" / "ecosystem" / "tracing_workload.py"
+APM_WORKLOAD = ROOT / "tests" / "ecosystem" / "apm_workload.py"
 
 # What each backend sends on its own when it opens a connection: Django's server-data query and
 # init_connection_state() for the stock backend; for this ENGINE the pool's per-connection
@@ -54,9 +55,9 @@ def application_spans(spans: list[dict[str, Any]], own: tuple[str, ...]) -> list
     return [comparable(span) for span in spans if not statement(span).startswith(own)]
 
 
-def run_workload(scratch: Scratch, **spec: str) -> dict[str, Any]:
+def run_workload(scratch: Scratch, script: Path = WORKLOAD, **spec: str) -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, str(WORKLOAD), json.dumps({"db": scratch.name, **spec})],
+        [sys.executable, str(script), json.dumps({"db": scratch.name, **spec})],
         cwd=ROOT,
         env=dict(os.environ),
         capture_output=True,
@@ -98,6 +99,41 @@ def test_every_statement_is_traced_as_with_the_stock_backend(
     assert proxy == "TracedConnectionProxy"
     if concurrency == "gevent" and driver == "mysqlclient":
         assert behind == "CooperativeConnection"
+
+
+@pytest.mark.parametrize("agent", ["ddtrace", "elastic-apm"])
+@pytest.mark.parametrize("driver", ["mysqlclient", "pymysql"])
+def test_apm_agents_see_every_statement_as_with_the_stock_backend(
+    scratch: Scratch, driver: str, agent: str
+) -> None:
+    """Datadog's and Elastic's agents wrap the driver's connect(); 4 jobs in threads on a pool
+    of 2 connections give the same spans as 4 stock connections, attribute for attribute."""
+
+    def text(span: dict[str, Any]) -> str:
+        return " ".join(span["statement"].split())
+
+    def application(spans: list[dict[str, Any]], own: tuple[str, ...]) -> list[dict[str, Any]]:
+        # Savepoints are named after the thread that makes them.
+        return [
+            {**span, "statement": re.sub(r"`s\d+_x", "`s<thread>_x", text(span))}
+            for span in spans
+            if not text(span).startswith(own)
+        ]
+
+    found = run_workload(
+        scratch, APM_WORKLOAD, driver=driver, agent=agent.partition("-")[0], concurrency="threads"
+    )
+    stock, pooled = found["stock"], found["pooled"]
+    assert sorted(pooled) == sorted(stock) and len(stock) == 4, (stock, pooled)
+    for job in stock:
+        expected = application(stock[job], STOCK_OWN)
+        # The 11 statements of the workload (ddtrace adds a span for commit(); with PyMySQL
+        # installed as MySQLdb it traces both names of the driver, twice each).
+        assert len(expected) >= 11, [text(span) for span in stock[job]]
+        assert application(pooled[job], ENGINE_OWN) == expected, job
+        extra = [text(span) for span in pooled[job] if text(span).startswith(ENGINE_OWN)]
+        assert RESTORE_SESSION in extra, extra
+    assert found["pool"]["max_open"] == 2 and found["pool"]["timeouts"] == 0
 
 
 def test_the_direct_path_is_left_only_while_something_instruments_the_driver(

@@ -30,7 +30,6 @@ if SPEC["driver"] == "pymysql":
     pymysql.version_info = (2, 2, 7, "final", 0)
     pymysql.install_as_MySQLdb()
 
-import threading  # noqa: E402
 from typing import Any  # noqa: E402
 
 import MySQLdb  # noqa: E402
@@ -65,81 +64,11 @@ else:
 
     MySQLClientInstrumentor().instrument(tracer_provider=PROVIDER)
 
-import django  # noqa: E402
-from django.conf import settings  # noqa: E402
+from tests.ecosystem.traced_jobs import configure, run_jobs, warm_up  # noqa: E402
 
-from tests.settings import database  # noqa: E402
+configure(SPEC["db"])
 
-JOBS = {"main": 1, "threads": 4, "gevent": 4}[SPEC["concurrency"]]
-settings.configure(
-    DATABASES={
-        "default": {**database(SPEC["db"]), "ENGINE": "django.db.backends.mysql", "OPTIONS": {}},
-        # Fewer connections than jobs: the jobs share the pool's connections.
-        "pooled": {
-            **database(SPEC["db"]),
-            "ENGINE": "django_pooled_mysql",
-            "OPTIONS": {"pool": {"pool_size": 2, "max_overflow": 0}},
-        },
-    },
-    INSTALLED_APPS=["django.contrib.contenttypes", "tests.testapp"],
-    DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-    USE_TZ=True,
-)
-django.setup()
-
-from django.db import connections, transaction  # noqa: E402
-
-from tests.testapp.models import Author  # noqa: E402
-
-
-def workload(alias: str, job: int) -> None:
-    """Statement leases, a transaction lease with a savepoint, then a session lease."""
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        for i in range(3):
-            cursor.execute("SELECT %s", [i])
-    author = Author.objects.using(alias).create(name="%s-%d" % (alias, job))
-    list(Author.objects.using(alias).filter(pk=author.pk))
-    with transaction.atomic(using=alias):
-        Author.objects.using(alias).filter(pk=author.pk).update(age=1)
-        with transaction.atomic(using=alias):
-            Book = author.books.model
-            Book.objects.using(alias).create(title="t", author=author)
-    with connection.cursor() as cursor:
-        cursor.execute("SET @tracing_workload = %s", [job])
-        cursor.execute("SELECT @tracing_workload")
-        assert cursor.fetchone()[0] == job
-
-
-def run_jobs(alias: str) -> None:
-    """JOBS jobs at once, each in a root span of its own and on its own Django connection."""
-    errors: list[BaseException] = []
-
-    def job(number: int) -> None:
-        try:
-            with TRACER.start_as_current_span("job-%d" % number):
-                workload(alias, number)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            # Outside the job's span, as at the end of a request: what a session reset or a
-            # reconnect sends then is not part of what is compared.
-            connections[alias].close()
-
-    if SPEC["concurrency"] == "main":
-        job(0)
-    elif SPEC["concurrency"] == "threads":
-        threads = [threading.Thread(target=job, args=(n,)) for n in range(JOBS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-    else:
-        import gevent
-
-        gevent.joinall([gevent.spawn(job, n) for n in range(JOBS)], timeout=60, raise_error=True)
-    if errors:
-        raise errors[0]
+from django.db import connections  # noqa: E402
 
 
 def span_record(span: Any) -> dict[str, Any]:
@@ -152,13 +81,9 @@ def span_record(span: Any) -> dict[str, Any]:
 
 
 def traced(alias: str) -> dict[str, list[dict[str, Any]]]:
-    # A warm-up job, so that both backends' first connection (and the pool's server facts)
-    # happen before what is compared; then the jobs.
-    with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT 1")
-    connections[alias].close()
+    warm_up(alias)
     EXPORTER.clear()
-    run_jobs(alias)
+    run_jobs(alias, SPEC["concurrency"], lambda n: TRACER.start_as_current_span("job-%d" % n))
     spans = EXPORTER.get_finished_spans()
     jobs = {span.context.span_id: span.name for span in spans if span.name.startswith("job-")}
     by_job: dict[str, list[dict[str, Any]]] = {name: [] for name in jobs.values()}
