@@ -29,7 +29,7 @@ from .exceptions import CommitInDoubt, ConnectionLostInTransaction
 from .execute import INFO, LASTROWID, PENDING_ERROR, WARNINGS, StatementResult, run_on
 from .ownership import Owner
 from .pool import ConnectionPool, Lease, Watchers
-from .session_state import NO_EFFECT, Verdict, classify
+from .session_state import NO_EFFECT, Verdict, classify, remembered_verdicts
 from .statement_state import (
     DIAGNOSTICS_READERS,
     INSERT_ID_READERS,
@@ -44,6 +44,7 @@ from .statement_state import (
 
 # callproc(): a procedure may do anything a CALL statement may.
 _CALL = classify("CALL procedure()")
+_verdict_of = remembered_verdicts.get
 # Why a statement lease's connection is kept for the next statement (_keep_diagnostics()).
 _DIAGNOSTICS = "diagnostics of the previous statement"
 # Why a connection is pinned when the server's session-state tracker flagged a statement.
@@ -253,7 +254,11 @@ class PooledConnection:
         """
         if self.closed:
             raise MySQLdb.InterfaceError(0, "The connection is closed.")
-        verdict = classify(query) if method != "callproc" else _CALL
+        # classify()'s remembered verdict, looked up inline (one call less per statement).
+        if method == "callproc":
+            verdict = _CALL
+        else:
+            verdict = (type(query) is str and _verdict_of(query)) or classify(query)
         if verdict is not NO_EFFECT or self._lease is not None or self._in_transaction:
             return self._run_special(verdict, method, query, args, cursorclass)
         pool = self._pool
@@ -261,7 +266,7 @@ class PooledConnection:
             pool = self._current_pool()
         record, connection = pool.checkout()
         try:
-            result = run_on(connection, method, query, args, cursorclass)
+            result = run_on(connection, method, query, args, cursorclass, True)
         except BaseException as exc:
             result = self._statement_failed(pool, record, exc, method, query, args, cursorclass)
         else:
@@ -285,7 +290,9 @@ class PooledConnection:
         if verdict.leaves is not None:
             lease: Lease | None = self._pin_for_session(verdict.leaves)
         elif self._lease is not None or self._in_transaction:
-            lease = self._pinned_lease()
+            lease = self._lease
+            if lease is not None and (lease.connection is None or lease.pool.inherited):
+                lease = self._pinned_lease()  # lost meanwhile (recovered, or fork)
             if self._in_transaction and not self._begun:
                 # Also when a session lease is already pinned: its autocommit is still on.
                 lease = self._begin()
@@ -297,13 +304,20 @@ class PooledConnection:
         self._diagnostics_hold = False
         same_session = self._previous_session is lease
         try:
-            result: StatementResult = self._on_pinned(
-                lease,
-                lambda conn: self._run_on(
-                    conn, lease.record, verdict, method, query, args, cursorclass, same_session
-                ),
+            # _on_pinned(), inline: this runs for every statement of a transaction.
+            result: StatementResult = self._run_on(
+                lease.connection,
+                lease.record,
+                verdict,
+                method,
+                query,
+                args,
+                cursorclass,
+                same_session,
             )
-        except BaseException:
+        except BaseException as exc:
+            if is_disconnect(exc):
+                self._drop_pinned(exc)
             self._failed_after = self._last
             self._previous_session = self._lease
             if held_for_diagnostics and self._lease is lease:
@@ -313,7 +327,11 @@ class PooledConnection:
         pending = result[PENDING_ERROR]
         if pending is not None and is_disconnect(pending):
             self._drop_pinned(pending)
-        elif self._session_pin is None and self._changed_session(lease.record, verdict):
+        elif (
+            verdict.hidden_effects
+            and self._session_pin is None
+            and self._changed_session(lease.record, verdict)
+        ):
             self._pin(_TRACKED)
         if held_for_diagnostics and (
             pending is not None or result[WARNINGS] or keeps_diagnostics(query)
@@ -321,7 +339,8 @@ class PooledConnection:
             # New diagnostics, or a statement that left the previous ones in place.
             self._diagnostics_hold = True
         self._after(result)
-        self._unpin_if_unneeded()
+        if not self._in_transaction:  # (inside one, nothing unpins)
+            self._unpin_if_unneeded()
         return result
 
     def _run_leased(
@@ -362,7 +381,7 @@ class PooledConnection:
     ) -> StatementResult:
         """Run one statement on a physical connection, serving what it reads of the previous
         statement's state from this Django connection's own (statement_state.py)."""
-        values: dict[str, int] = {}
+        values: dict[str, int] | None = None
         reads = verdict.reads_previous
         if reads:
             if reads & INSERT_ID_READERS or (reads & DIAGNOSTICS_READERS and not same_session):

@@ -41,7 +41,12 @@ PENDING_ERROR: Final = 6
 
 
 def run_on(
-    connection: Any, method: str, query: Any, args: Any, cursorclass: Any = None
+    connection: Any,
+    method: str,
+    query: Any,
+    args: Any,
+    cursorclass: Any = None,
+    from_pool: bool = False,
 ) -> StatementResult:
     """Run one execute/executemany/callproc on a physical connection and detach its results.
 
@@ -49,10 +54,16 @@ def run_on(
     connection when it goes back to the pool. On failure the driver cursor is closed, which
     makes the driver read and discard whatever the server still sends. A plain execute() on
     mysqlclient skips the cursor object (execute_directly()), unless the connection is
-    instrumented (check_connection()).
+    instrumented (check_connection()). from_pool: the connection was just checked out of the
+    pool, which holds only connections with every result read.
     """
-    if method == "execute" and cursorclass is None and can_execute_directly(connection):
-        return execute_directly(connection, query, args)
+    if method == "execute" and cursorclass is None:
+        # can_execute_directly(), inline: this runs once per statement.
+        direct = _direct_cursorclass.get(type(connection), _UNSEEN)
+        if direct is _UNSEEN:
+            direct = check_connection(connection)
+        if direct is not None and connection.cursorclass is direct:
+            return execute_directly(connection, query, args, from_pool)
     return run_with_driver_cursor(connection, method, query, args, cursorclass)
 
 
@@ -110,6 +121,9 @@ _direct_cursorclass: dict[type, Any] = {}
 # Where the functions of an uninstrumented mysqlclient (and this package's cooperative
 # connection, gevent_support.py) are defined.
 _OWN_PACKAGES = frozenset({"MySQLdb", "django_pooled_mysql"})
+
+
+_UNSEEN = object()
 
 
 def can_execute_directly(connection: Any) -> bool:
@@ -172,7 +186,9 @@ def _instrumented(function: Any) -> bool:
     return module is not None and module.partition(".")[0] not in _OWN_PACKAGES
 
 
-def execute_directly(connection: Any, query: Any, args: Any) -> tuple[Any, ...]:
+def execute_directly(
+    connection: Any, query: Any, args: Any, from_pool: bool = False
+) -> tuple[Any, ...]:
     """Run one statement; return a StatementResult (cursor.py) with the executed bytes."""
     if isinstance(query, str):
         query = query.encode(connection.encoding)
@@ -194,11 +210,19 @@ def execute_directly(connection: Any, query: Any, args: Any) -> tuple[Any, ...]:
     try:
         # As the driver's cursor does before each execute(): results that code with a raw
         # cursor on a pinned connection left unread are read and dropped (no round trip when
-        # there are none).
-        while connection.next_result() == 0:
-            connection.discard_result()
+        # there are none). A connection from the pool has none.
+        if not from_pool:
+            while connection.next_result() == 0:
+                connection.discard_result()
         connection.query(query)
-        first = _read_result(connection)
+        # _read_result(), inline for the first result (every statement has one).
+        stored = connection.store_result()
+        if stored is None:
+            first = None, (), connection.affected_rows()
+        else:
+            description = stored.describe()
+            rowcount = connection.affected_rows()
+            first = description, stored.fetch_row(0), rowcount
         # A result set has no insert id of its own: the driver would report the connection's
         # previous one, which here may be another user's.
         lastrowid = connection.insert_id() if first[0] is None else None

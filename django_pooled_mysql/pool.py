@@ -730,7 +730,15 @@ class ConnectionPool(Pool):
         reason = lease.reason
         if not self._end(lease):
             return
-        self._count("abandoned")
+        try:
+            if not self.inherited:
+                try:
+                    lease.record.close()
+                finally:
+                    self._do_return_conn(lease.record)
+        finally:
+            # Counted once the place is back: whoever sees the count sees the place returned.
+            self._count("abandoned")
         logger.warning(
             "pool %s: recovered a connection abandoned while pinned (%s): %s without closing "
             "its Django connection. The connection was closed (an open transaction rolls back, "
@@ -740,11 +748,6 @@ class ConnectionPool(Pool):
             "its thread or greenlet ended" if which == "owner" else "it was garbage-collected",
             " Taken at:\n%s" % lease.stack if lease.stack else "",
         )
-        if not self.inherited:
-            try:
-                lease.record.close()
-            finally:
-                self._do_return_conn(lease.record)
 
     def _warn_of_leaks(self) -> bool:
         """Warn once for each lease pinned longer than ``leak_warning_after`` (a periodic job)."""

@@ -1476,6 +1476,9 @@ def _text(sql: str | bytes | bytearray) -> str:
 # their verdicts are remembered. Bounded: a workload of ever-new texts (values inlined into the
 # SQL) just refills it; long texts (bulk inserts) are classified each time and never held.
 _verdicts: dict[str, Verdict] = {}
+# For the per-statement hot path (connection.py): the dict itself, which classify() only ever
+# clears and refills, never replaces.
+remembered_verdicts = _verdicts
 _VERDICTS_MAX = 2048
 _CACHED_TEXT_MAX = 2000
 
