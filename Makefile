@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 RUN_DB := $(PY) -m tests.support.mariadb_server run --
 
-.PHONY: test test-fast lint docs demo django-suite bench bench-gevent clean venv
+.PHONY: test test-fast lint docs demo django-suite bench bench-instructions bench-gevent clean venv
 
 venv:
 	@scripts/bootstrap.sh
@@ -24,6 +24,11 @@ test-fast: venv
 ## Per-statement cost against the stock backend (prints a table; not a test).
 bench: venv
 	MARIADB_CPUS=1 $(RUN_DB) taskset -c 0 $(PY) benchmarks/overhead.py $(BENCH_ARGS)
+
+## Client CPU instructions per operation against the stock backend, counted by valgrind's
+## callgrind: repeatable where `make bench`'s clock is not (prints a table; not a test).
+bench-instructions: venv
+	$(RUN_DB) $(PY) benchmarks/instructions.py $(BENCH_ARGS)
 
 ## Django's own test suite with this ENGINE and with the stock backend; fails on any regression.
 ## DJANGO_SUITE_ARGS=--quick runs the short list (docs/django-suite.md). Time zone tables are

@@ -24,6 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import django
 from django.conf import settings
 
+# This ENGINE's options in the benchmarks (instructions.py uses them too).
+POOL: dict[str, object] = {"pool": {"pool_size": 5, "max_overflow": 0}}
+
 
 def configure(engine_options: dict[str, object]) -> None:
     from tests.settings import SERVER
@@ -143,7 +146,7 @@ def main() -> int:
 
         pymysql.version_info = (2, 2, 7, "final", 0)
         pymysql.install_as_MySQLdb()
-    configure({"pool": {"pool_size": 5, "max_overflow": 0}})
+    configure(POOL)
     prepare()
     engines = {
         "stock": operations("stock"),

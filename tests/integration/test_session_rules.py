@@ -209,7 +209,9 @@ def test_last_insert_id_ignores_an_explicit_id_and_survives_atomic(scratch: Scra
         db.commit()
         db.set_autocommit(True)
         after_atomic = one(db, "SELECT LAST_INSERT_ID()") == generated
-        explicit = 100000 + i + (1000 if db.pooled else 0)
+        # Spaced so that no worker's generated id (the table's maximum + 1, and the workers
+        # run at once) can be another worker's explicit id, on either backend.
+        explicit = 100000 + 1000 * i + (500 if db.pooled else 0)
         rows(
             db, "INSERT INTO testapp_author (id, name, age) VALUES (%s, 'explicit', 0)", [explicit]
         )
