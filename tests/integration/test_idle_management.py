@@ -43,7 +43,9 @@ def test_after_a_burst_open_connections_fall_to_the_floor(scratch: Scratch) -> N
     # Within idle_timeout plus a housekeeping period (0.25 s here), down to min_idle.
     eventually(lambda: stats()["open"] == 2, timeout=10, what="the pool to shrink to min_idle")
     eventually(lambda: scratch.server_connections() == 2, what="the server to see two")
-    assert stats()["closed_idle"] >= 1 and stats()["in_use"] == 0
+    assert stats()["closed_idle"] >= 1
+    # The housekeeper's keepalive ping (every 0.5 s here) holds a connection for a moment.
+    eventually(lambda: stats()["in_use"] == 0, what="no connection in use")
 
 
 def test_the_floor_is_kept_alive_and_replaced_when_the_server_drops_it(
