@@ -8,13 +8,12 @@ has connections, and the server's count stays within pool_size + max_overflow.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tests.integration.test_threads_asgi import asgi_server  # noqa: F401  (fixture)
-from tests.support.helpers import Admin, Scratch
+from tests.support.helpers import Admin, PeakConnections, Scratch
 
 PATHS = ["/orm/sensitive", "/orm/insensitive", "/orm/async"]
 CLIENTS = 200
@@ -26,28 +25,15 @@ def test_async_views_stay_within_the_cap_with_hundreds_of_requests(
 ) -> None:
     base, scratch = asgi_server
     admin = Admin()
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, len(admin.connection_ids(scratch.name)))
-            done.wait(0.01)
 
     def request(number: int) -> tuple[str, int]:
         path = PATHS[number % len(PATHS)]
         with urllib.request.urlopen(base + path, timeout=120) as response:
             return path, json.loads(response.read())["id"]
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        with ThreadPoolExecutor(max_workers=CLIENTS) as clients:
-            answers = list(clients.map(request, range(REQUESTS)))
-    finally:
-        done.set()
-        sampler.join(30)
+    with PeakConnections(admin, scratch.name) as seen, ThreadPoolExecutor(CLIENTS) as clients:
+        answers = list(clients.map(request, range(REQUESTS)))
+    peak = seen.peak
     stats: dict[str, Any] = json.loads(urllib.request.urlopen(base + "/stats").read())
     # The load is over; the executor's threads and Django's per-request threads are idle now,
     # some with their Django connection still open: they hold no server connection.

@@ -15,14 +15,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.helpers import Admin, Scratch, eventually
+from tests.support.helpers import Admin, PeakConnections, Scratch, eventually
 from tests.support.mariadb_server import die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,28 +141,16 @@ class Worker:
 def run_tasks(worker: Worker, scratch: Scratch) -> tuple[list[dict[str, Any]], int]:
     """TASKS tasks, all sent at once; their results and the peak server connection count."""
     admin = Admin()
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, len(admin.connection_ids(scratch.name)))
-            done.wait(0.01)
-
     module = worker.app()
     # The worker is up once it answers one task.
     module.restock.delay(-1).get(timeout=90)
-    sampler = threading.Thread(target=sample)
-    sampler.start()
     try:
-        pending = [module.restock.delay(n) for n in range(TASKS)]
-        results = [result.get(timeout=120) for result in pending]
+        with PeakConnections(admin, scratch.name) as seen:
+            pending = [module.restock.delay(n) for n in range(TASKS)]
+            results = [result.get(timeout=120) for result in pending]
     finally:
-        done.set()
-        sampler.join(30)
         admin.conn.close()
-    return results, peak
+    return results, seen.peak
 
 
 @pytest.fixture

@@ -8,11 +8,7 @@ job's spans; here they are compared span for span.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +16,7 @@ import pytest
 
 from django_pooled_mysql.connect import SERVER_FACTS_SQL
 from django_pooled_mysql.statement_state import RESTORE_SESSION
-from tests.support.helpers import Scratch
+from tests.support.helpers import Scratch, run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKLOAD = ROOT / "tests" / "ecosystem" / "tracing_workload.py"
@@ -56,16 +52,7 @@ def application_spans(spans: list[dict[str, Any]], own: tuple[str, ...]) -> list
 
 
 def run_workload(scratch: Scratch, script: Path = WORKLOAD, **spec: str) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, str(script), json.dumps({"db": scratch.name, **spec})],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_script(script, {"db": scratch.name, **spec})[0]
 
 
 @pytest.mark.parametrize("concurrency", ["main", "threads", "gevent"])

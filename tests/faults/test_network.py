@@ -19,7 +19,7 @@ from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.exceptions import CommitInDoubt, PoolTimeout
 from django_pooled_mysql.registry import close_pools
 from tests.integration.test_gevent import CHECKS
-from tests.support.helpers import FaultServer, join_all
+from tests.support.helpers import FaultServer, join_all, run_script
 from tests.support.tcp_proxy import TcpProxy
 
 TIMEOUTS = {"read_timeout": 2, "write_timeout": 2, "connect_timeout": 2}
@@ -286,35 +286,19 @@ def test_pooled_sockets_carry_tcp_keepalive(
 def test_under_gevent_a_partition_fails_statements_at_read_timeout_without_blocking_the_hub(
     fault_server: FaultServer, proxied: tuple[TcpProxy, str], spec: dict[str, Any], fault: str
 ) -> None:
-    import json
-    import os
-    import subprocess
-    import sys
-
     _, name = proxied
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(CHECKS),
-            json.dumps(
-                {
-                    "scenario": "partition",
-                    "db": name,
-                    "proxy_upstream": [fault_server.host, fault_server.port],
-                    "pool": {"pool_size": 4, "max_overflow": 0, "timeout": 5},
-                    "fault": fault,
-                    **spec,
-                }
-            ),
-        ],
-        cwd=CHECKS.parents[2],
-        env={**os.environ, "DJANGO_POOLED_MYSQL_TEST_URL": fault_server.url},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    observed, _ = run_script(
+        CHECKS,
+        {
+            "scenario": "partition",
+            "db": name,
+            "proxy_upstream": [fault_server.host, fault_server.port],
+            "pool": {"pool_size": 4, "max_overflow": 0, "timeout": 5},
+            "fault": fault,
+            **spec,
+        },
+        env={"DJANGO_POOLED_MYSQL_TEST_URL": fault_server.url},
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    observed = json.loads(result.stdout.strip().splitlines()[-1])
     assert observed["codes"] == [2013] * 4, observed
     assert observed["longest"] <= 3.5, observed
     if spec.get("cooperative", True) or spec.get("driver") == "pymysql":

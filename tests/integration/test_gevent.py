@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.helpers import Scratch
+from tests.support.helpers import Scratch, run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ROOT / "tests" / "gevent" / "checks.py"
@@ -22,20 +18,7 @@ def run(scratch: Scratch, scenario: str, **spec: Any) -> dict[str, Any]:
 
 
 def run_with_stderr(scratch: Scratch, scenario: str, **spec: Any) -> tuple[dict[str, Any], str]:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(CHECKS),
-            json.dumps({"scenario": scenario, "db": scratch.name, **spec}),
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+    return run_script(CHECKS, {"scenario": scenario, "db": scratch.name, **spec})
 
 
 @pytest.fixture

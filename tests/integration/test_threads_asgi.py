@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.helpers import Admin, Scratch
+from tests.support.helpers import Admin, PeakConnections, Scratch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,27 +103,14 @@ def asgi_server(scratch: Scratch) -> Iterator[tuple[str, Scratch]]:
 def test_asgi_app_under_load_stays_within_the_cap(asgi_server: tuple[str, Scratch]) -> None:
     base, scratch = asgi_server
     admin = Admin()
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, len(admin.connection_ids(scratch.name)))
-            done.wait(0.02)
 
     def request(_: int) -> Any:
         with urllib.request.urlopen(base + "/hit", timeout=60) as response:
             return json.loads(response.read())["id"]
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        with ThreadPoolExecutor(max_workers=100) as clients:
-            ids = list(clients.map(request, range(600)))
-    finally:
-        done.set()
-        sampler.join()
+    with PeakConnections(admin, scratch.name, 0.02) as seen, ThreadPoolExecutor(100) as clients:
+        ids = list(clients.map(request, range(600)))
+    peak = seen.peak
     stats = json.loads(urllib.request.urlopen(base + "/stats").read())
     admin.conn.close()
     assert len(set(ids)) == 600

@@ -5,15 +5,21 @@ tests/faults/conftest.py.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tests.settings import admin_connect  # imports tests.driver before anything imports MySQLdb
 from tests.support.mariadb_server import ThrowawayMariaDB
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def fetch_all(conn: Any, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
@@ -194,6 +200,52 @@ def scalar(db: Any, sql: str, args: Any = None) -> Any:
     with db.cursor() as cursor:
         cursor.execute(sql, args)
         return cursor.fetchone()[0]
+
+
+def run_script(
+    script: Path, spec: dict[str, Any], env: dict[str, str] | None = None, timeout: float = 120
+) -> tuple[dict[str, Any], str]:
+    """Run a test scenario script in a fresh process (gevent's monkey-patching, a tracer, ...)
+    with its JSON spec as argument: (the JSON of its last output line, its stderr)."""
+    result = subprocess.run(
+        [sys.executable, str(script), json.dumps(spec)],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+class PeakConnections:
+    """The most connections the server showed to one database while the block ran, sampled by
+    a thread every ``interval`` seconds::
+
+        with PeakConnections(admin, scratch.name) as seen:
+            ...  # the load
+        assert seen.peak <= cap
+    """
+
+    def __init__(self, admin: ServerQueries, database: str, interval: float = 0.01) -> None:
+        self.peak = 0
+        self._admin, self._database, self._interval = admin, database, interval
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._sample)
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, len(self._admin.connection_ids(self._database)))
+            self._done.wait(self._interval)
+
+    def __enter__(self) -> PeakConnections:
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._sampler.join(30)
 
 
 def eventually(
