@@ -19,11 +19,13 @@ option file) make the pool close and reconnect instead.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from . import gevent_support
-from .execute import check_connection
+from .execute import check_connection, is_driver_error
 from .native import native_for
+from .wire import RESET
 
 # The same query Django's MySQL backend runs per connection, run here once per pool.
 SERVER_FACTS_SQL = """
@@ -110,11 +112,16 @@ class SessionSetup:
         ):
             conn = gevent_support.cooperative_connect(database, params)
         else:
-            conn = database.connect(**params)
-        # Whether this connection's statements may skip the driver cursor (not if a tracer
-        # instruments it), decided per connect so that a tracer installed later is seen.
-        check_connection(conn, database)
+            try:
+                conn = database.connect(**params)
+            except BaseException as exc:
+                if not isinstance(exc, Exception):
+                    _close_half_made(exc)
+                raise
         try:
+            # Whether this connection's statements may skip the driver cursor (not if a tracer
+            # instruments it), decided per connect so that a tracer installed later is seen.
+            check_connection(conn, database)
             if self.charset is None:
                 self.charset = conn.character_set_name()
             if not self.facts:
@@ -149,14 +156,26 @@ class SessionSetup:
         native = native_for(conn)
         if not self.replayable or native is None or not native.can_reset:
             return False
-        if not native.reset():
+        try:
+            self._reset(conn, native)
+        except BaseException as exc:
+            # Half reset: the caller closes the connection. Interrupted (not a driver error), an
+            # answer may be unread or to come: it is marked in flight, never read (wire.py).
+            if not is_driver_error(exc):
+                conn.in_flight = RESET
+            raise
+        return True
+
+    def _reset(self, conn: Any, native: Any) -> None:
+        if not _off_the_hub(conn, lambda _conn: native.reset()):
             from MySQLdb import OperationalError
 
             raise OperationalError(conn.errno(), conn.error())
         params = self.params
         # The client library keeps the character set it last heard of (SET NAMES included).
-        if self.charset and conn.character_set_name() != self.charset:
-            conn.set_character_set(self.charset)
+        charset = self.charset
+        if charset and conn.character_set_name() != charset:
+            _off_the_hub(conn, lambda conn: conn.set_character_set(charset))
         statements = []
         database = params.get("database", params.get("db"))
         if database:
@@ -169,11 +188,11 @@ class SessionSetup:
         # One round trip: mysqlclient (the only driver that resets in place) runs several
         # statements in one query.
         self._run(conn, ["; ".join(statements)])
-        if params.get("sql_mode") is not None:
-            conn.set_sql_mode(params["sql_mode"])
+        sql_mode = params.get("sql_mode")
+        if sql_mode is not None:
+            _off_the_hub(conn, lambda conn: conn.set_sql_mode(sql_mode))
         if not conn.get_autocommit():  # the server's global default may be off
             conn.autocommit(True)
-        return True
 
     @staticmethod
     def _run(conn: Any, statements: list[str]) -> None:
@@ -184,6 +203,36 @@ class SessionSetup:
                 cursor.execute(statement)
         finally:
             cursor.close()
+
+
+def _close_half_made(interruption: BaseException) -> None:
+    # An interruption inside the driver's connection constructor, after it connected (its
+    # character set, autocommit, ... steps): the half-made connection is reachable only from the
+    # traceback's frames, which sit in reference cycles, so its session would stay open until a
+    # garbage collection. Close it now.
+    traceback = interruption.__traceback__
+    while traceback is not None:
+        made: Any = traceback.tb_frame.f_locals.get("self")
+        if (
+            made is not None
+            and type(made).__name__ == "Connection"
+            and type(made).__module__.endswith(".connections")
+            and getattr(made, "open", False)
+        ):
+            try:
+                made.close()
+            except Exception:
+                pass
+        traceback = traceback.tb_next
+
+
+def _off_the_hub(conn: Any, call: Callable[[Any], Any]) -> Any:
+    # A round trip the driver makes in C (COM_RESET_CONNECTION, SET NAMES through the client
+    # library): for a cooperative connection under gevent, in gevent's native thread pool, so
+    # that a slow or silent server stops this greenlet only, not the whole worker.
+    if getattr(conn, "cooperative", False):
+        return gevent_support.off_the_hub(call, conn)
+    return call(conn)
 
 
 def _has_tracker(conn: Any) -> bool:

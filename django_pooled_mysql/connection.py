@@ -26,7 +26,15 @@ from . import raw_api
 from .cursor import PooledCursor, StreamingCursor, is_unbuffered
 from .disconnect import error_code, is_disconnect, never_reached_server
 from .exceptions import CommitInDoubt, ConnectionLostInTransaction
-from .execute import INFO, LASTROWID, PENDING_ERROR, WARNINGS, StatementResult, run_on
+from .execute import (
+    INFO,
+    LASTROWID,
+    PENDING_ERROR,
+    WARNINGS,
+    StatementResult,
+    is_driver_error,
+    run_on,
+)
 from .ownership import Owner
 from .pool import ConnectionPool, Lease, Watchers
 from .session_state import NO_EFFECT, Verdict, classify, remembered_verdicts
@@ -41,6 +49,7 @@ from .statement_state import (
     row_count,
     substitute,
 )
+from .wire import STATEMENT
 
 # callproc(): a procedure may do anything a CALL statement may.
 _CALL = classify("CALL procedure()")
@@ -180,11 +189,18 @@ class PooledConnection:
             self._begun = True
         return lease
 
-    def _on_pinned(self, lease: Lease, action: Callable[[Any], Any]) -> Any:
+    def _on_pinned(self, lease: Lease, action: Callable[[Any], Any], busy: str = STATEMENT) -> Any:
+        """action(connection) on the pinned connection. A driver error ends the command; any
+        other exception (an interruption) may stop it half-way: the connection is marked in
+        flight (busy, wire.py) and the lease dropped, so that it is never read again."""
+        connection = lease.connection
         try:
-            return action(lease.connection)
+            return action(connection)
         except BaseException as exc:
-            if is_disconnect(exc):
+            if not (isinstance(exc, Exception) and is_driver_error(exc)):
+                connection.in_flight = busy
+                self._drop_pinned(exc)
+            elif is_disconnect(exc):
                 self._drop_pinned(exc)
             raise
 
@@ -316,7 +332,8 @@ class PooledConnection:
                 same_session,
             )
         except BaseException as exc:
-            if is_disconnect(exc):
+            connection = lease.connection
+            if is_disconnect(exc) or (connection is not None and connection.in_flight is not None):
                 self._drop_pinned(exc)
             self._failed_after = self._last
             self._previous_session = self._lease
@@ -505,7 +522,7 @@ class PooledConnection:
         the server."""
         self._failed_after = self._last
         self._previous_session = None
-        if not is_disconnect(exc):
+        if not is_disconnect(exc) and record.dbapi_connection.in_flight is None:
             # SHOW ERRORS, SHOW WARNINGS and @@error_count of the next statement read this.
             self._adopt(
                 pool, record, record.dbapi_connection, "diagnostics of the previous statement"

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .execute import ResultSet, StatementResult
+from .wire import STREAM
 
 if TYPE_CHECKING:
     from .connection import PooledConnection
@@ -197,6 +198,8 @@ class StreamingCursor:
         except BaseException:
             self._finish()
             raise
+        # The rows still to come are the connection's protocol state until the stream ends.
+        lease.connection.in_flight = STREAM
         if self._driver is not None and self._driver.description is None:
             self._end_if_done()
         return result
@@ -212,7 +215,7 @@ class StreamingCursor:
             from MySQLdb import InterfaceError
 
             raise InterfaceError(0, "The connection of this server-side cursor is gone.")
-        return pooled._on_pinned(lease, lambda conn: getattr(driver, name)(*args))
+        return pooled._on_pinned(lease, lambda conn: getattr(driver, name)(*args), busy=STREAM)
 
     def _end_if_done(self) -> None:
         # The stream is over when the current result set is read and no other one follows.
@@ -225,10 +228,17 @@ class StreamingCursor:
         driver, self._driver = self._driver, None
         if driver is None:
             return
+        pooled = self.connection
         try:
-            driver.close()
+            lease = pooled._lease
+            connection = lease.connection if lease is not None else None
+            if lease is not None and connection is not None and connection.in_flight in _OWN:
+                # The driver reads and drops the rest of the stream (a connection given up
+                # meanwhile is never read again: its lease is gone).
+                pooled._on_pinned(lease, lambda conn: driver.close(), busy=STREAM)
+                connection.in_flight = None
         finally:
-            self.connection.unhold()
+            pooled.unhold()
 
     def fetchone(self) -> Any:
         """The next row from the server, or None."""
@@ -282,6 +292,11 @@ class StreamingCursor:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+# A stream's connection is closed by its cursor when it is streaming or idle (the execute
+# failed); any other state belongs to whoever set it.
+_OWN = (STREAM, None)
 
 
 def _more_results(conn: Any) -> bool:

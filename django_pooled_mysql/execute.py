@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+from .wire import STATEMENT
+
 # One result set: (description, rows, rowcount).
 ResultSet = tuple[Any, Sequence[Any], int]
 
@@ -72,6 +74,7 @@ def run_with_driver_cursor(
 ) -> StatementResult:
     """run_statement() through a driver cursor (any driver, any method, any cursor class)."""
     cursor = connection.cursor() if cursorclass is None else connection.cursor(cursorclass)
+    pending = None
     try:
         if method == "execute":
             return_value = cursor.execute(query, args)
@@ -84,7 +87,6 @@ def run_with_driver_cursor(
         sets = [(description, rows, cursor.rowcount)]
         lastrowid = cursor.lastrowid if description is None else None
         executed = cursor._executed
-        pending = None
         try:
             while cursor.nextset():
                 description = cursor.description
@@ -94,23 +96,47 @@ def run_with_driver_cursor(
             # A later statement of a multi-statement text failed: the driver raises it from
             # nextset(), after the earlier results; so does PooledCursor.nextset().
             pending = exc
-            _close_quietly(cursor)
+        if pending is not None and not (is_driver_error(pending) and _closed_quietly(cursor)):
+            raise pending  # the rest could not be read: the connection stays in flight
         warnings, info = statement_status(connection)
-    except BaseException:
-        _close_quietly(cursor)
+    except BaseException as exc:
+        # A driver error ends the command (the driver read the error packet, or gave the
+        # connection up); the cursor's close() reads what may follow. Anything else (an
+        # interruption, a converter's TypeError, ...) may have stopped the read half-way: the
+        # connection is marked in flight, and the pool never reads it again (wire.py).
+        if not (exc is not pending and is_driver_error(exc) and _closed_quietly(cursor)):
+            connection.in_flight = STATEMENT
         raise
     # nextset() returned None: the driver has read the last result set, so the cursor has
     # nothing left to drain and is dropped without close() (which would only ask again).
     return sets, lastrowid, executed, return_value, warnings, info, pending
 
 
-def _close_quietly(cursor: Any) -> None:
+def _closed_quietly(cursor: Any) -> bool:
     # The statement's own error is the one worth reporting; a broken connection may fail again
-    # while the driver drains it.
+    # while the driver drains it. True if the drain completed. Only an Exception is caught:
+    # an interruption while draining propagates, with the connection still in flight.
     try:
         cursor.close()
-    except BaseException:
-        pass
+    except Exception:
+        return False
+    return True
+
+
+_driver_error: Any = None
+
+
+def is_driver_error(exc: BaseException) -> bool:
+    """Whether exc was raised by the driver for a command it finished (an error packet read, a
+    format error before sending, or the connection given up), not by an interruption or by
+    other code in the middle of reading an answer."""
+    global _driver_error
+    if _driver_error is None:
+        # Imported late: PyMySQL may be installed as MySQLdb after this module is imported.
+        import MySQLdb
+
+        _driver_error = MySQLdb.Error
+    return isinstance(exc, _driver_error)
 
 
 # Per connection class: the driver cursor class whose plain execute()s may skip the cursor
@@ -207,6 +233,7 @@ def execute_directly(
             from MySQLdb import ProgrammingError
 
             raise ProgrammingError(str(exc)) from exc
+    pending = None
     try:
         # As the driver's cursor does before each execute(): results that code with a raw
         # cursor on a pinned connection left unread are read and dropped (no round trip when
@@ -227,7 +254,6 @@ def execute_directly(
         # previous one, which here may be another user's.
         lastrowid = connection.insert_id() if first[0] is None else None
         sets = [first]
-        pending = None
         try:
             while connection.next_result() == 0:
                 sets.append(_read_result(connection))
@@ -235,12 +261,20 @@ def execute_directly(
             # A later statement failed: the driver's cursor returns the earlier results and
             # raises this from nextset(); PooledCursor.nextset() does the same.
             pending = exc
-            _discard_quietly(connection)
+        if pending is not None and not _discarded_quietly(connection):
+            raise pending  # the rest could not be read: the connection stays in flight
         warnings = connection.warning_count()
         # Only statements without a result set have an info string (mysql_info()).
         info = connection.info() if sets[-1][0] is None else None
-    except BaseException:
-        _discard_quietly(connection)
+    except BaseException as exc:
+        # The client library refuses next_result() while a result is half-read ("Commands out
+        # of sync"), so a drain that completes proves the connection idle, whatever the
+        # Exception was: a driver error, or a converter's error on rows already stored. An
+        # interruption (not an Exception) marks it in flight (wire.py).
+        if not (
+            isinstance(exc, Exception) and exc is not pending and _discarded_quietly(connection)
+        ):
+            connection.in_flight = STATEMENT
         raise
     return sets, lastrowid, query, first[2], warnings, info, pending
 
@@ -265,11 +299,12 @@ def _read_result(connection: Any) -> tuple[Any, Any, int]:
     return description, result.fetch_row(0), rowcount
 
 
-def _discard_quietly(connection: Any) -> None:
+def _discarded_quietly(connection: Any) -> bool:
     # As the driver's cursor does on close(): read and drop what the server may still send.
-    # The statement's own error is the one worth reporting.
+    # The statement's own error is the one worth reporting. True if the drain completed.
     try:
         while connection.next_result() == 0:
             connection.discard_result()
-    except BaseException:
-        pass
+    except Exception:
+        return False
+    return True

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .native import more_results_check
+from .wire import PING
 
 
 def gevent_patched() -> bool:
@@ -48,8 +49,9 @@ def _cooperative_class(base: type) -> type:
             if isinstance(query, bytearray):
                 query = bytes(query)
             self.send_query(query)
-            # gevent.Timeout or a kill raised here leaves an answer unread on the socket; the
-            # pool invalidates the connection for any BaseException, so nobody reads it later.
+            # gevent.Timeout or a kill raised here leaves the answer to come: the caller's
+            # in_flight stays set, so the pool never reads this connection again and cancels
+            # the statement on the server (wire.py, cancel.py).
             wait_read(self.fileno(), self._read_timeout, _LostDuringQuery)
             self.read_query_result()
 
@@ -65,7 +67,7 @@ def _cooperative_class(base: type) -> type:
             more = self._more_results
             if more is None or not more():
                 return read_next(self)
-            return int(_off_the_hub(read_next, self))
+            return int(off_the_hub(read_next, self))
 
         def commit(self) -> None:
             self.query(b"COMMIT")
@@ -81,13 +83,15 @@ def _cooperative_class(base: type) -> type:
     return CooperativeConnection
 
 
-def _off_the_hub(call: Callable[[Any], Any], connection: Any) -> Any:
+def off_the_hub(call: Callable[[Any], Any], connection: Any) -> Any:
     """call(connection) in gevent's native thread pool (mysqlclient releases the GIL while it
     reads), so the hub serves other greenlets meanwhile; the driver's read_timeout applies in
-    the thread as in any blocking read. Returns or raises only once the thread is done with the
-    connection: a greenlet interrupted while it waits (gevent.Timeout, kill) shuts the socket
-    down, which ends the thread's read at once, and the pool then closes the lost connection,
-    never while C code still reads it."""
+    the thread as in any blocking read.
+
+    A greenlet interrupted while it waits (gevent.Timeout, kill) returns at once; the thread
+    goes on with the connection, which the caller's in_flight keeps from being handed on. The
+    thread is left on the connection (``native_reader``), so that nobody closes or reads the
+    connection while C code in the thread still does (cancel.py waits for it)."""
     import gevent
 
     def task() -> tuple[Any, BaseException | None]:
@@ -96,40 +100,21 @@ def _off_the_hub(call: Callable[[Any], Any], connection: Any) -> Any:
         except Exception as exc:  # returned: gevent's pool would print a raised one
             return None, exc
 
-    # Asked now: while the thread has it, mysqlclient refuses any other call on the connection.
-    fd = connection.fileno()
     running = gevent.get_hub().threadpool.spawn(task)
-    interrupted: BaseException | None = None
-    while True:
-        try:
-            value, error = running.get()
-            break
-        except BaseException as exc:
-            if interrupted is None:
-                interrupted = exc
-                _shut_down(fd)
-    if interrupted is not None:
-        raise interrupted
+    try:
+        value, error = running.get()
+    except BaseException:
+        connection.native_reader = running
+        raise
     if error is not None:
         raise error
     return value
 
 
-def _shut_down(fd: int) -> None:
-    # shutdown() acts on the socket, not the descriptor: the driver's blocked read sees EOF.
-    import os
-    import socket
-
-    try:
-        sock = socket.socket(fileno=os.dup(fd))
-    except OSError:
-        return
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    finally:
-        sock.close()
+def native_reader_busy(connection: Any) -> bool:
+    """Whether a native thread still works on connection (see off_the_hub())."""
+    running = getattr(connection, "native_reader", None)
+    return running is not None and not running.ready()
 
 
 class _LostDuringQuery(Exception):
@@ -169,7 +154,19 @@ def cooperative_connect(database: Any, params: dict[str, Any]) -> Any:
         except Exception as exc:
             return None, exc
 
-    conn, error = gevent.get_hub().threadpool.apply(connect)
+    running = gevent.get_hub().threadpool.spawn(connect)
+    try:
+        conn, error = running.get()
+    except BaseException:
+        # Interrupted (gevent.Timeout, kill) while the native thread connects: it goes on, and
+        # its connection is a session on the server until closed. It is closed when the thread
+        # is done, and only then is the caller's place in the pool given back (take_late()).
+        from . import housekeeping
+
+        housekeeping.housekeeper()  # started here, from ordinary code: it closes the connection
+        late = _late[gevent.getcurrent()] = LateConnect()
+        running.rawlink(late.arrived)
+        raise
     if error is not None:
         raise error
     driver_connection = conn
@@ -199,8 +196,63 @@ def is_mysqlclient(database: Any) -> bool:
 
 def ping(connection: Any) -> None:
     """A round trip on connection that waits on the hub for a cooperative connection (whose
-    ping() would block the hub in C), with the driver's ping() otherwise."""
-    if getattr(connection, "cooperative", False):
-        connection.query(b"DO 0")
-    else:
-        connection.ping()
+    ping() would block the hub in C), with the driver's ping() otherwise. Interrupted, the
+    connection stays in flight (wire.py)."""
+    try:
+        if getattr(connection, "cooperative", False):
+            connection.query(b"DO 0")
+        else:
+            connection.ping()
+    except BaseException:
+        connection.in_flight = PING
+        raise
+
+
+class LateConnect:
+    """A cooperative connect whose caller was interrupted while the native thread still made it.
+
+    The pool gives the caller's place back only once the connection the thread made, if any, is
+    closed: until then it is (or may become) a session on the server. ``arrived()`` runs in the
+    hub when the thread is done and hands the close to the pool's housekeeper; ``then()`` gets
+    the pool's release, whichever of the two comes first.
+    """
+
+    def __init__(self) -> None:
+        self._release: Callable[[], object] | None = None
+        self._done = False
+
+    def arrived(self, running: Any) -> None:
+        """The thread is done (a gevent link: runs in the hub, so it only hands work on)."""
+        from . import housekeeping
+
+        housekeeping.submit(lambda: self._close(running))
+
+    def _close(self, running: Any) -> None:
+        try:
+            conn, _error = running.get(block=False)
+            if conn is not None:
+                conn.close()
+        except Exception:
+            pass
+        self._done = True
+        if self._release is not None:
+            self._release()
+
+    def then(self, release: Callable[[], object]) -> None:
+        """Run release once the late connection is closed (now, if it already is)."""
+        self._release = release
+        if self._done:
+            release()
+
+
+# The late connect of each interrupted greenlet, until the pool takes it (take_late()).
+_late: dict[Any, LateConnect] = {}
+
+
+def take_late() -> LateConnect | None:
+    """The late connect the calling greenlet's interrupted connect left, if any (pool.py)."""
+    if not _late:
+        return None
+    import gevent
+
+    return _late.pop(gevent.getcurrent(), None)

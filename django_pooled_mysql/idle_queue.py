@@ -125,12 +125,16 @@ class IdleQueue:
             waiter.record = record
             waiter.lock.release()
 
-    def wait(self, timeout: float | None) -> Any:
+    def wait(self, timeout: float | None, first: bool = False) -> Any:
         """A record handed over within timeout seconds (in turn with other waiters), or None:
-        the wait timed out, or release_waiters() ended it."""
+        the wait timed out, or release_waiters() ended it. first: ahead of every waiter (for
+        the pool's own work that frees places, such as cancelling a session)."""
         waiter = _Waiter()
         with self._lock:
-            self._waiters.append(waiter)
+            if first:
+                self._waiters.appendleft(waiter)
+            else:
+                self._waiters.append(waiter)
             self._hand_off()
         try:
             handed = waiter.lock.acquire(timeout=-1 if timeout is None else max(timeout, 0))

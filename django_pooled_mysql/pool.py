@@ -37,6 +37,7 @@ from sqlalchemy import event
 from sqlalchemy.pool import Pool, PoolResetState
 
 from . import gevent_support, housekeeping
+from .cancel import Cancellations
 from .disconnect import error_code, idle_probe, peer_has_spoken, set_tcp_keepalive
 from .idle_queue import IdleQueue
 from .native import native_for
@@ -80,6 +81,7 @@ COUNTERS = (
     "server_refusals",
     "leak_warnings",
     "abandoned",
+    "cancels",
 )
 
 
@@ -175,6 +177,8 @@ class ConnectionPool(Pool):
         # Resets a physical connection's session for reuse (True) or says it cannot (False).
         self._reset_session = reset_session
         self._idle = IdleQueue(use_lifo=options.use_lifo)
+        # Places whose connections were given up mid-command, until their sessions are gone.
+        self._cancellations = Cancellations(self)
         # Records in existence, idle or checked out: each is a place, at most max_connections.
         self._places = 0
         self._places_lock = threading.Lock()
@@ -235,7 +239,7 @@ class ConnectionPool(Pool):
             try:
                 return self._within_timeout(self._create_connection)
             except BaseException:
-                self._give_up_place()
+                self._after_connect_failed(self._give_up_place)
                 raise
         return self._wait_for_record()
 
@@ -243,14 +247,12 @@ class ConnectionPool(Pool):
         """Take a checked-in record back: idle (closed later by the housekeeper once idle for
         idle_timeout), or, without an idle_timeout, closed when pool_size are idle already."""
         if self.closed:
-            self._close_record(record)
-            self._give_up_place()
+            self._close_record(record, give_up_place=True)
         elif not self._idle.put_unless_full(record, self._idle_limit):
             # As QueuePool does: pool_size connections are idle already, so this overflow one
             # is closed and its place given up.
             self._count("closed_overflow")
-            self._close_record(record)
-            self._give_up_place()
+            self._close_record(record, give_up_place=True)
 
     def dispose(self) -> None:
         """Close the idle connections; checked-out ones are unaffected (SQLAlchemy's contract)."""
@@ -258,8 +260,7 @@ class ConnectionPool(Pool):
             record = self._idle.take_any()
             if record is None:
                 return
-            self._close_record(record)
-            self._give_up_place()
+            self._close_record(record, give_up_place=True)
 
     def recreate(self) -> ConnectionPool:
         """A new pool with the same parameters (SQLAlchemy's contract)."""
@@ -292,6 +293,17 @@ class ConnectionPool(Pool):
         with self._places_lock:
             self._places -= 1
 
+    @staticmethod
+    def _after_connect_failed(release: Callable[[], object]) -> None:
+        # A connect that failed gives its place back now; one interrupted while gevent's native
+        # thread still connects, once that thread's connection is closed (a session on the
+        # server until then).
+        late = gevent_support.take_late()
+        if late is None:
+            release()
+        else:
+            late.then(release)
+
     # -- connect / close events ---------------------------------------------------------------
 
     def _connect_record(self, connection_record: Any) -> Any:
@@ -303,10 +315,30 @@ class ConnectionPool(Pool):
         except Exception:
             self._count("connect_errors")
             raise
+        info = connection_record.info
+        try:
+            self._note_connection(conn, info)
+        except BaseException:
+            # Interrupted before SQLAlchemy's record holds it: nothing else would close it
+            # before a garbage collection.
+            self.fds.discard(info.get("fd", -1))
+            _close_quietly(conn)
+            raise
+        self._last_refusal = None
+        self._probe_backoff = 0.01
+        self._count("connects")
+        logger.debug("pool %s: connect (%d open)", self.name, self.open_count())
+        return conn
+
+    def _note_connection(self, conn: Any, info: dict[str, Any]) -> None:
+        # What the pool keeps about a new connection in its record's info.
         if not self.connection_attributes:
             self.connection_class = type(conn)
             self.connection_attributes = frozenset(dir(conn))
-        info = connection_record.info
+        conn.in_flight = None  # wire.py: idle, nothing unread
+        # The server's id of the session, to cancel it if a command is interrupted (cancel.py).
+        thread_id = getattr(conn, "thread_id", None)
+        info["thread_id"] = thread_id() if thread_id is not None else None
         probe, fd = idle_probe(conn)
         info["probe"] = probe
         info["fd"] = fd
@@ -331,11 +363,6 @@ class ConnectionPool(Pool):
             info["native"] = native
         else:
             info["native"] = None
-        self._last_refusal = None
-        self._probe_backoff = 0.01
-        self._count("connects")
-        logger.debug("pool %s: connect (%d open)", self.name, self.open_count())
-        return conn
 
     def _on_close(self, dbapi_connection: Any, record: Any) -> None:
         self.fds.discard(record.info.get("fd", -1))
@@ -346,12 +373,29 @@ class ConnectionPool(Pool):
         self._count("invalidations")
         logger.info("pool %s: invalidate connection (%s)", self.name, _reason(exc))
 
-    def _close_record(self, record: Any) -> None:
-        record.close()
+    def _close_record(
+        self, record: Any, invalid: Exception | None = None, give_up_place: bool = False
+    ) -> None:
+        # Close (or invalidate) a record's connection; give_up_place: the record goes too. The
+        # place goes even if the close is interrupted, or it would be lost to the pool.
+        connection = record.dbapi_connection
+        try:
+            if invalid is None:
+                record.close()
+            else:
+                record.invalidate(invalid)
+        except BaseException:
+            _close_quietly(connection)  # interrupted: the socket goes all the same
+            raise
+        finally:
+            if give_up_place:
+                self._give_up_place()
 
     def _count(self, key: str, n: int = 1) -> None:
         with self._lock:
             self._counts[key] += n
+
+    count = _count
 
     # -- checkout / checkin -------------------------------------------------------------------
 
@@ -553,9 +597,14 @@ class ConnectionPool(Pool):
     def _checked_connection(self, record: Any) -> Any:
         try:
             connection = self._healthy_connection(record)
-        except BaseException:
-            # The record goes back (without a connection); the next checkout reconnects it.
-            self._do_return_conn(record)
+        except BaseException as exc:
+            stuck = record.dbapi_connection
+            if stuck is not None and stuck.in_flight is not None:
+                # The health check's ping was interrupted: its answer is unread.
+                self.invalidate(record, exc)
+            else:
+                # The record goes back (without a connection); the next checkout reconnects it.
+                self._after_connect_failed(partial(self._do_return_conn, record))
             raise
         listeners = self._on_checkout
         if listeners.listeners or listeners.parent_listeners:
@@ -585,8 +634,14 @@ class ConnectionPool(Pool):
         return connection
 
     def checkin(self, record: Any) -> None:
-        """Check a clean connection back in (autocommit on, no transaction, no session state)."""
+        """Check a clean connection back in (autocommit on, no transaction, no session state).
+
+        A connection with a command in flight (wire.py) is never handed on: it is given up."""
         if self.inherited:
+            return
+        connection = record.dbapi_connection
+        if connection is not None and connection.in_flight is not None:
+            self.invalidate(record, _StaleConnection("checked in mid-command"))
             return
         info = record.info
         now = info["idle_since"] = self._clock()
@@ -596,22 +651,80 @@ class ConnectionPool(Pool):
         if now >= info.get("retire_at", _NEVER):
             # Lifetime over: the record goes back without its connection (reconnects on use).
             self._count("closed_lifetime")
-            record.close()
+            try:
+                record.close()
+            except BaseException:
+                self._do_return_conn(record)
+                raise
         if self.closed or not self._idle.put_unless_full(record, self._idle_limit):
             if not self.closed:
                 self._count("closed_overflow")
-            self._close_record(record)
-            self._give_up_place()
+            self._close_record(record, give_up_place=True)
 
     def invalidate(self, record: Any, exc: BaseException | None = None) -> None:
         """Close a broken or dirty connection checked out by checkout(); its place stays (the
-        record reconnects on a later checkout)."""
+        record reconnects on a later checkout). One with a command in flight (wire.py) is given
+        to the cancellations: its place is back once its server session is gone."""
         if self.inherited:
+            return
+        connection = record.dbapi_connection
+        if connection is not None and getattr(connection, "in_flight", None) is not None:
+            self._cancellations.add(record, exc)
             return
         try:
             record.invalidate(exc)
         finally:
             self._do_return_conn(record)
+
+    def close_given_up(self, record: Any) -> None:
+        """Close a connection given up mid-command whose session is gone (cancel.py), and give
+        its place back."""
+        if self.inherited:
+            return
+        try:
+            if record.dbapi_connection is not None:
+                record.invalidate(_StaleConnection("given up mid-command"))
+        finally:
+            self._do_return_conn(record)
+
+    def reconnect_for_cancel(self, record: Any) -> tuple[Any, Any] | None:
+        """Reconnect the place of a connection given up mid-command, to cancel sessions from
+        (cancel.py): the record is the caller's, to check in afterwards; None if the connect
+        failed (the place is then given back)."""
+        try:
+            if record.dbapi_connection is not None:
+                record.invalidate(_StaleConnection("given up mid-command"))
+            return record, self._within_timeout(record.get_connection)
+        except Exception:
+            self._do_return_conn(record)
+            return None
+
+    def places(self) -> int:
+        """Places (records) in existence: idle, checked out or being cancelled."""
+        return self._places
+
+    def borrow_for_cancel(self, wait: float) -> tuple[Any, Any] | None:
+        """A connection to cancel other sessions with, within the cap (cancel.py): an idle one
+        ahead of any waiter, a new one in a free place, or the next one returned within wait
+        seconds, first in line; None if there is none."""
+        record = self._idle.take_any()
+        if record is None and self._claim_place():
+            try:
+                record = self._within_timeout(self._create_connection)
+            except BaseException as exc:
+                self._after_connect_failed(self._give_up_place)
+                if not isinstance(exc, Exception):
+                    raise
+                return None
+            record.info.pop("fresh", None)
+        if record is None:
+            record = self._idle.wait(wait, first=True)
+            if record is None:
+                return None
+        try:
+            return record, self._checked_connection(record)
+        except Exception:
+            return None
 
     def touch(self) -> None:
         """Check a connection out and straight back in (connects the pool's first connection)."""
@@ -684,12 +797,17 @@ class ConnectionPool(Pool):
         self._count("resets")
         record = lease.record
         connection = record.dbapi_connection
+        if connection is not None and connection.in_flight is not None:
+            # Something is under way on it (a stream still open, ...): never read it again.
+            self.invalidate(record, _StaleConnection("reset mid-command (%s)" % reason))
+            return
         if not self.closed and self._reset_session is not None and connection is not None:
             try:
                 clean = self._reset_session(connection)
             except BaseException as exc:
                 # Half reset: the session's state is unknown, so the connection goes.
-                self._reconnect_later(record)
+                self._count("reset_reconnects")
+                self.invalidate(record, exc)
                 if not isinstance(exc, Exception):
                     raise
                 logger.info("pool %s: reset failed (%s); reconnecting", self.name, _reason(exc))
@@ -731,11 +849,15 @@ class ConnectionPool(Pool):
         if not self._end(lease):
             return
         try:
-            if not self.inherited:
+            record = lease.record
+            connection = record.dbapi_connection
+            if connection is not None and connection.in_flight is not None:
+                self.invalidate(record, _StaleConnection("abandoned mid-command"))
+            elif not self.inherited:
                 try:
-                    lease.record.close()
+                    record.close()
                 finally:
-                    self._do_return_conn(lease.record)
+                    self._do_return_conn(record)
         finally:
             # Counted once the place is back: whoever sees the count sees the place returned.
             self._count("abandoned")
@@ -833,8 +955,9 @@ class ConnectionPool(Pool):
             return
         if peer_has_spoken(info.get("probe")):
             # Dropped by the server while idle: found here instead of by the next checkout.
-            record.invalidate(_StaleConnection("dropped by the server while idle"))
-            self._give_up_place()
+            self._close_record(
+                record, _StaleConnection("dropped by the server while idle"), give_up_place=True
+            )
             return
         idle_for = now - info.get("idle_since", now)
         cause = None
@@ -849,18 +972,25 @@ class ConnectionPool(Pool):
         if cause is not None:
             self._count(cause)
             logger.debug("pool %s: close idle connection (%s)", self.name, cause)
-            self._close_record(record)
-            self._give_up_place()
+            self._close_record(record, give_up_place=True)
             return
         quiet_for = now - max(info.get("idle_since", now), info.get("pinged_at", 0.0))
         if options.keepalive_time is not None and quiet_for > options.keepalive_time:
             self._count("keepalive_pings")
-            if keepalive(connection):
+            try:
+                alive = keepalive(connection)
+            except BaseException as exc:
+                self.invalidate(record, exc)  # interrupted: the ping's answer is unread
+                raise
+            if alive:
                 # Not idle_since: a ping keeps the connection alive, not busy.
                 info["pinged_at"] = now
             else:
-                record.invalidate(_StaleConnection("did not answer the keepalive ping"))
-                self._give_up_place()
+                self._close_record(
+                    record,
+                    _StaleConnection("did not answer the keepalive ping"),
+                    give_up_place=True,
+                )
                 return
         self._idle.put_back(record)
 
@@ -874,8 +1004,10 @@ class ConnectionPool(Pool):
         ):
             try:
                 record = self._within_timeout(self._create_connection)
-            except Exception as exc:
-                self._give_up_place()
+            except BaseException as exc:
+                self._after_connect_failed(self._give_up_place)
+                if not isinstance(exc, Exception):
+                    raise
                 if error_code(exc) in SERVER_FULL_CODES:
                     self._note_refusal(exc)
                 logger.info("pool %s: could not open an idle connection (%s)", self.name, exc)
@@ -906,7 +1038,8 @@ class ConnectionPool(Pool):
             wait_seconds = self._wait_seconds
         places = self._places
         idle_records = len(self._idle)
-        in_use = max(places - idle_records, 0)
+        cancelling = len(self._cancellations)
+        in_use = max(places - idle_records - cancelling, 0)
         open_ = counts["connects"] - counts["closes"]
         options = self.options
         return {
@@ -916,9 +1049,10 @@ class ConnectionPool(Pool):
             "min_idle": options.min_idle,
             "open": open_,
             "in_use": in_use,
-            "idle": max(open_ - in_use, 0),
+            "idle": max(open_ - in_use - cancelling, 0),
             "overflow": max(places - options.pool_size, 0),
             "waiting": self._idle.waiting,
+            "cancelling": cancelling,
             "requests": _value(self._requests),
             "wait_seconds": wait_seconds,
             **counts,
@@ -1001,6 +1135,24 @@ def keepalive(connection: Any) -> bool:
 def _ping(connection: Any) -> bool:
     # The checkout's health check: on the hub for a cooperative connection (gevent_support).
     return keepalive(connection)
+
+
+def _close_quietly(connection: Any) -> None:
+    # A close that SQLAlchemy's record did not complete (interrupted): close the connection
+    # itself, so that its socket does not wait for a garbage collection.
+    if connection is None:
+        return
+    try:
+        connection.close()
+    except Exception:
+        # PyMySQL refuses a second close() once its first began ("Already closed") and may
+        # have been stopped before its socket was: its own last step closes that.
+        force_close = getattr(connection, "_force_close", None)
+        if force_close is not None:
+            try:
+                force_close()
+            except Exception:
+                pass
 
 
 def _value(counter: itertools.count[int]) -> int:

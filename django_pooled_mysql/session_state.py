@@ -745,6 +745,15 @@ _STATEFUL_CALLS = {
     "SERVICE_GET_READ_LOCKS": "SERVICE_GET_READ_LOCKS()",
     "NEXTVAL": "NEXTVAL()",
     "SETVAL": "SETVAL()",
+    # They name the session: the statements after them must run on it (the watchdog idiom
+    # SELECT CONNECTION_ID(), then KILL QUERY <id> from elsewhere).
+    "CONNECTION_ID": "session identity (CONNECTION_ID())",
+    "PS_CURRENT_THREAD_ID": "session identity (PS_CURRENT_THREAD_ID())",
+}
+# System variables that name the session, by SYS_VAR token value.
+_IDENTITY_VARIABLES = {
+    scope + "PSEUDO_THREAD_ID": "session identity (@@pseudo_thread_id)"
+    for scope in ("", "SESSION.", "LOCAL.")
 }
 # System variables that read the previous statement's state, by SYS_VAR token value.
 _PREVIOUS_STATE_VARIABLES = {
@@ -852,6 +861,8 @@ def _scan(
             name = _PREVIOUS_STATE_VARIABLES.get(token.value)
             if name is not None:
                 found.read(name, token.start, token.end)
+            elif token.value in _IDENTITY_VARIABLES:
+                found.leave(_IDENTITY_VARIABLES[token.value])
 
 
 def _marker(tokens: Sequence[Token], index: int, hi: int, found: _Findings) -> int:
@@ -1180,12 +1191,17 @@ def _end_transaction(tokens: Sequence[Token], lo: int, hi: int, found: _Findings
 
 
 def _show(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
-    """SHOW [COUNT(*)] WARNINGS / ERRORS read the previous statement's diagnostics."""
+    """SHOW [COUNT(*)] WARNINGS / ERRORS read the previous statement's diagnostics; SHOW
+    [SESSION|LOCAL] STATUS describes the session the next statements must run on."""
     second = _word_at(tokens, lo + 1, hi)
     if second == "COUNT":
         second = _word_at(tokens, hi - 1, hi)
     if second in ("WARNINGS", "ERRORS"):
         found.read("SHOW " + second)
+    elif second == "STATUS" or (
+        second in ("SESSION", "LOCAL") and _word_at(tokens, lo + 2, hi) == "STATUS"
+    ):
+        found.leave("session identity (SHOW SESSION STATUS)")
     _scan(tokens, lo + 1, hi, found)
 
 

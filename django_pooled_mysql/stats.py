@@ -46,6 +46,11 @@ KEYS: dict[str, tuple[str, str]] = {
     "server_refusals": (COUNTER, "Connects the server refused for capacity (1040, 1203, 1226)."),
     "leak_warnings": (COUNTER, "Leases reported as held longer than leak_warning_after."),
     "abandoned": (COUNTER, "Pinned leases recovered after their thread or greenlet ended."),
+    "cancelling": (
+        GAUGE,
+        "Places whose connection was given up mid-command, until its session ends.",
+    ),
+    "cancels": (COUNTER, "Sessions of interrupted commands cancelled on the server (KILL)."),
 }
 
 

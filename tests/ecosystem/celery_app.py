@@ -39,11 +39,13 @@ def use_the_database_before_the_fork(**kwargs):
 
 
 def connection_id():
+    """The server session that runs this statement (CONNECTION_ID() would pin the connection
+    for the whole task)."""
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT CONNECTION_ID()")
-        return cursor.fetchone()[0]
+    from tests.support.helpers import session_id
+
+    return session_id(connection)
 
 
 @app.task

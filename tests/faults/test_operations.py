@@ -27,7 +27,7 @@ from django.db import OperationalError
 from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.exceptions import PoolTimeout
 from django_pooled_mysql.registry import close_pools
-from tests.support.helpers import FaultServer, eventually, join_all, scalar
+from tests.support.helpers import FaultServer, eventually, join_all, scalar, session_id
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "ops"
@@ -326,7 +326,7 @@ def test_the_password_never_appears_in_any_log_line(
         assert db.pool_stats()["resets"] == 1
 
         # a connection killed while idle: found and invalidated at checkout
-        connection_id = scalar(db, "SELECT CONNECTION_ID()")
+        connection_id = session_id(db)
         ops.server.query("KILL CONNECTION %d" % connection_id)
         eventually(
             lambda: connection_id not in ops.server.connection_ids(DATABASE), what="the kill"
@@ -368,7 +368,7 @@ def test_the_password_never_appears_in_any_log_line(
         ops.limits()
         ops.server.query("ALTER USER %s@'%%' IDENTIFIED BY 'another-one'" % USER)
         try:
-            connection_id = scalar(first, "SELECT CONNECTION_ID()")
+            connection_id = session_id(first)
             ops.server.query("KILL CONNECTION %d" % connection_id)
             eventually(
                 lambda: connection_id not in ops.server.connection_ids(DATABASE), what="the kill"

@@ -18,7 +18,14 @@ from django.db import OperationalError
 
 from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.registry import close_pools
-from tests.support.helpers import FaultServer, eventually, in_forked_child, join_all, scalar
+from tests.support.helpers import (
+    FaultServer,
+    eventually,
+    in_forked_child,
+    join_all,
+    scalar,
+    session_id,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("worker.py")
@@ -275,7 +282,7 @@ def test_forked_child_never_closes_or_uses_the_parents_sockets(
 
     def child() -> int:
         # As a Gunicorn worker forked after --preload queries.
-        child_id = scalar(wrapper(fault_server, faultdb), "SELECT CONNECTION_ID()")
+        child_id = session_id(wrapper(fault_server, faultdb))
         # Drop every inherited object and collect: connection objects finalised here must not
         # send COM_QUIT on the parent's sockets.
         for holder in holders:
@@ -291,7 +298,7 @@ def test_forked_child_never_closes_or_uses_the_parents_sockets(
     # The parent's two connections are untouched and still serve the parent.
     assert fault_server.connection_ids(faultdb) == before
     db = wrapper(fault_server, faultdb)
-    assert scalar(db, "SELECT CONNECTION_ID()") in before
+    assert session_id(db) in before
     assert db.pool_stats()["invalidations"] == 0
 
 

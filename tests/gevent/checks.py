@@ -28,6 +28,7 @@ import gevent  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from tests.settings import admin_connect, pooled_database  # noqa: E402
+from tests.support.helpers import session_id_sql  # noqa: E402
 
 POOL = {"pool_size": 20, "max_overflow": 0, "cooperative": SPEC.get("cooperative", True)}
 POOL.update(SPEC.get("pool", {}))
@@ -57,6 +58,11 @@ def rows(sql: str, args: Any = None) -> Any:
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         return [list(row) for row in cursor.fetchall()]
+
+
+def session() -> int:
+    """The server session that runs this statement (CONNECTION_ID() would pin the connection)."""
+    return int(rows(*session_id_sql())[0][0])
 
 
 def error_of(func: Any) -> Any:
@@ -136,7 +142,7 @@ def semantics() -> dict[str, Any]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1; SELECT 2")
             out["multi"] = [cursor.fetchall()[0][0], cursor.nextset() and cursor.fetchall()[0][0]]
-    victim = rows("SELECT CONNECTION_ID()")[0][0]
+    victim = session()
 
     def kill_when_running() -> None:
         # In a native thread: with blocking mysqlclient the hub itself is stuck in the query.
@@ -154,7 +160,7 @@ def semantics() -> dict[str, Any]:
 
     killer = gevent.get_hub().threadpool.spawn(kill_when_running)
     with django_pooled_mysql.pinned():
-        assert rows("SELECT CONNECTION_ID()")[0][0] == victim
+        assert session() == victim
         out["killed_mid_wait"] = error_of(lambda: rows("SELECT SLEEP(5)"))
     killer.get()
     out["after_kill"] = rows("SELECT 42")
@@ -163,14 +169,14 @@ def semantics() -> dict[str, Any]:
 
 def timeouts() -> dict[str, Any]:
     out: dict[str, Any] = {}
-    first = rows("SELECT CONNECTION_ID()")[0][0]
+    first = session()
     try:
         with gevent.Timeout(0.2):
             rows("SELECT SLEEP(3)")
         out["statement_timeout"] = False
     except gevent.Timeout:
         out["statement_timeout"] = True
-    out["new_connection"] = rows("SELECT CONNECTION_ID()")[0][0] != first
+    out["new_connection"] = session() != first
     out["after_statement_timeout"] = rows("SELECT 7")
     holder_started = gevent.event.Event()
     release = gevent.event.Event()

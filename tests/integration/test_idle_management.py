@@ -5,10 +5,15 @@ server's state, each with a deadline."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django_pooled_mysql import housekeeping
-from tests.support.helpers import Admin, Scratch, eventually, in_forked_child, run_threads
+from tests.support.helpers import (
+    Admin,
+    Scratch,
+    eventually,
+    in_forked_child,
+    run_threads,
+    session_id,
+)
 
 FAST = {
     "pool_size": 2,
@@ -20,19 +25,13 @@ FAST = {
 }
 
 
-def connection_id(db: Any) -> int:
-    with db.cursor() as cursor:
-        cursor.execute("SELECT CONNECTION_ID()")
-        return int(cursor.fetchone()[0])
-
-
 def test_after_a_burst_open_connections_fall_to_the_floor(scratch: Scratch) -> None:
     make = scratch.factory(FAST)
 
     def burst(i: int) -> None:
         db = make()
         db.set_autocommit(False)  # hold a connection each, so that all eight open
-        connection_id(db)
+        session_id(db)
         db.commit()
         db.set_autocommit(True)
         db.close()
@@ -65,7 +64,7 @@ def test_the_floor_is_kept_alive_and_replaced_when_the_server_drops_it(
         what="the housekeeper to reopen the floor",
     )
     # Nobody ran a statement: the next one finds a live connection at once.
-    assert connection_id(db) not in victims
+    assert session_id(db) not in victims
 
 
 def test_a_forked_child_looks_after_its_own_pool_only(scratch: Scratch, admin: Admin) -> None:
@@ -77,7 +76,7 @@ def test_a_forked_child_looks_after_its_own_pool_only(scratch: Scratch, admin: A
     def child() -> str:
         # The parent's housekeeper thread does not exist here; the child's pool gets its own.
         own = scratch.wrapper(FAST)
-        own_id = connection_id(own)
+        own_id = session_id(own)
         return "%s %s" % (housekeeping.running is not parent_keeper, own_id not in parent_ids)
 
     assert in_forked_child(child) == "True True"

@@ -9,14 +9,7 @@ import pytest
 from django.db import transaction
 
 from tests.driver import DRIVER
-from tests.support.helpers import Admin, Scratch, eventually, join_all, run_threads
-
-
-def connection_id(wrapper: Any) -> int:
-    with wrapper.cursor() as cursor:
-        cursor.execute("SELECT CONNECTION_ID()")
-        return int(cursor.fetchone()[0])
-
+from tests.support.helpers import Admin, Scratch, eventually, join_all, run_threads, session_id
 
 # -- statement lease ---------------------------------------------------------------------------
 
@@ -84,10 +77,10 @@ def test_server_error_leaves_the_connection_in_the_pool(scratch: Scratch) -> Non
     from django.db import ProgrammingError
 
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
-    before = connection_id(db)
+    before = session_id(db)
     with pytest.raises(ProgrammingError), db.cursor() as cursor:
         cursor.execute("SELECT * FROM no_such_table")
-    assert connection_id(db) == before
+    assert session_id(db) == before
     assert db.pool_stats()["invalidations"] == 0
 
 
@@ -164,7 +157,7 @@ def test_atomic_block_keeps_one_connection_and_returns_it(scratch: Scratch) -> N
     assert db.pool_stats()["in_use"] == 0
     ids = set()
     for _ in range(5):
-        ids.add(connection_id(db))
+        ids.add(session_id(db))
         assert db.pool_stats()["in_use"] == 1
     db.commit()
     db.set_autocommit(True)
@@ -181,11 +174,11 @@ def test_atomic_commit_and_rollback_with_savepoints(scratch: Scratch) -> None:
 
         db = connections["scratch_tx"]
         with transaction.atomic(using="scratch_tx"):
-            outer_id = connection_id(db)
+            outer_id = session_id(db)
             Author.objects.using("scratch_tx").create(name="kept")
             try:
                 with transaction.atomic(using="scratch_tx"):
-                    assert connection_id(db) == outer_id
+                    assert session_id(db) == outer_id
                     Author.objects.using("scratch_tx").create(name="undone")
                     raise RuntimeError("roll back the savepoint")
             except RuntimeError:
@@ -293,7 +286,7 @@ def test_on_commit_runs_only_after_commit(scratch: Scratch) -> None:
         ran: list[str] = []
         with transaction.atomic(using="scratch_hooks"):
             transaction.on_commit(lambda: ran.append("committed"), using="scratch_hooks")
-            connection_id(connections["scratch_hooks"])
+            session_id(connections["scratch_hooks"])
             assert ran == []
         assert ran == ["committed"]
         try:
@@ -323,7 +316,7 @@ def _baseline(admin: Admin) -> int:
 
 def test_statement_lease_adds_no_round_trip(scratch: Scratch, admin: Admin) -> None:
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
-    connection_id(db)  # connect and read server facts first
+    session_id(db)  # connect and read server facts first
     baseline = _baseline(admin)
     questions, pings = _questions_and_pings(admin)
     with db.cursor() as cursor:
@@ -338,7 +331,7 @@ def test_statement_lease_adds_no_round_trip(scratch: Scratch, admin: Admin) -> N
 def test_idle_connections_are_pinged_once_idle_long_enough(scratch: Scratch, admin: Admin) -> None:
     # ping_after=0: every checkout of a used connection pings. Proves the counter sees pings.
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0, "ping_after": 0})
-    connection_id(db)
+    session_id(db)
     _, pings = _questions_and_pings(admin)
     with db.cursor() as cursor:
         for _ in range(5):
@@ -348,7 +341,7 @@ def test_idle_connections_are_pinged_once_idle_long_enough(scratch: Scratch, adm
 
 def test_request_signals_cost_no_round_trip(scratch: Scratch, admin: Admin) -> None:
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
-    connection_id(db)
+    session_id(db)
     baseline = _baseline(admin)
     questions, pings = _questions_and_pings(admin)
     for _ in range(20):
@@ -387,7 +380,7 @@ def test_forty_idle_threads_hold_at_most_pool_size_connections(scratch: Scratch)
 
     def worker(_: int) -> None:
         db = make()
-        connection_id(db)
+        session_id(db)
         done.wait()
         # Idle, as a greenlet waiting on an upstream call would be, with its Django
         # connection still open.

@@ -12,13 +12,14 @@ from django.db import OperationalError, connections
 import django_pooled_mysql
 from django_pooled_mysql import connect as pooled_connect
 from tests.settings import PREFIX
-from tests.support.helpers import Admin, Scratch, eventually, in_forked_child, run_threads
-
-
-def connection_id(wrapper: Any) -> int:
-    with wrapper.cursor() as cursor:
-        cursor.execute("SELECT CONNECTION_ID()")
-        return int(cursor.fetchone()[0])
+from tests.support.helpers import (
+    Admin,
+    Scratch,
+    eventually,
+    in_forked_child,
+    run_threads,
+    session_id,
+)
 
 
 def scalar(wrapper: Any, sql: str) -> Any:
@@ -166,13 +167,13 @@ def test_workers_outnumbering_connections_take_turns_without_timeouts(scratch: S
 
 def test_killed_idle_connection_is_replaced_without_error(scratch: Scratch, admin: Admin) -> None:
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
-    first = connection_id(db)
+    first = session_id(db)
     admin.kill(first)
     # The server finishes a KILL asynchronously.
     eventually(lambda: first not in admin.connection_ids(scratch.name), what="the kill")
     with db.cursor() as cursor:
         cursor.execute("INSERT INTO testapp_author (name, age) VALUES ('after kill', 1)")
-    assert connection_id(db) != first
+    assert session_id(db) != first
     assert scalar(db, "SELECT COUNT(*) FROM testapp_author") == 1
     assert db.pool_stats()["invalidations"] == 1
 
@@ -181,7 +182,7 @@ def test_statement_killed_mid_flight_fails_cleanly_and_is_not_retried(
     scratch: Scratch, admin: Admin
 ) -> None:
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
-    victim = connection_id(db)
+    victim = session_id(db)
     started = threading.Event()
 
     def kill_when_running() -> None:
@@ -205,14 +206,14 @@ def test_statement_killed_mid_flight_fails_cleanly_and_is_not_retried(
     killer.join()
     assert caught.value.args[0] == 2013
     assert db.pool_stats()["invalidations"] == 1
-    assert connection_id(db) != victim
+    assert session_id(db) != victim
 
 
 def test_statement_that_never_reached_the_server_is_retried_once(scratch: Scratch) -> None:
     # Without pre_ping the checkout does not look at the socket, so the statement meets the
     # closed connection and fails before anything is sent.
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0, "pre_ping": False})
-    first = connection_id(db)
+    first = session_id(db)
     pool = db.get_pool()
     record, physical = pool.checkout()
     physical.close()
@@ -220,7 +221,7 @@ def test_statement_that_never_reached_the_server_is_retried_once(scratch: Scratc
     with db.cursor() as cursor:
         cursor.execute("INSERT INTO testapp_author (name, age) VALUES ('once', 1)")
     assert scalar(db, "SELECT COUNT(*) FROM testapp_author") == 1
-    assert connection_id(db) != first
+    assert session_id(db) != first
     assert db.pool_stats()["invalidations"] == 1
 
 
@@ -234,7 +235,7 @@ def test_base_exception_mid_statement_invalidates_the_connection(
     from django_pooled_mysql import connection as connection_module
 
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
-    first = connection_id(db)
+    first = session_id(db)
     real = connection_module.run_on
 
     def interrupted(*args: Any) -> Any:
@@ -245,7 +246,7 @@ def test_base_exception_mid_statement_invalidates_the_connection(
     with pytest.raises(Interrupted), db.cursor() as cursor:
         cursor.execute("SELECT 1")
     monkeypatch.setattr(connection_module, "run_on", real)
-    assert connection_id(db) != first
+    assert session_id(db) != first
     assert db.pool_stats()["invalidations"] == 1
 
 
@@ -256,7 +257,7 @@ def test_lost_connection_inside_a_transaction_is_never_retried_or_committed(
     db.set_autocommit(False)
     with db.cursor() as cursor:
         cursor.execute("INSERT INTO testapp_author (name, age) VALUES ('lost', 1)")
-        victim = connection_id(db)
+        victim = session_id(db)
         admin.kill(victim)
         eventually(lambda: victim not in admin.connection_ids(scratch.name), what="the kill")
         with pytest.raises(OperationalError):
@@ -301,6 +302,8 @@ def test_pool_stats_has_the_documented_keys() -> None:
         "server_refusals",
         "leak_warnings",
         "abandoned",
+        "cancels",
+        "cancelling",
         "reset_reconnects",
         "max_open",
         "requests",
@@ -312,9 +315,9 @@ def test_pool_stats_has_the_documented_keys() -> None:
 
 def test_recycle_replaces_old_connections(scratch: Scratch) -> None:
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0, "recycle": 0.05})
-    first = connection_id(db)
+    first = session_id(db)
     threading.Event().wait(0.1)  # the connection must age past `recycle`
-    assert connection_id(db) != first
+    assert session_id(db) != first
     assert db.pool_stats()["closed_lifetime"] >= 1
 
 
@@ -329,13 +332,13 @@ def test_close_pool_closes_idle_connections_and_later_use_reopens(scratch: Scrat
 
 def test_forked_child_builds_its_own_pool_and_parent_keeps_working(scratch: Scratch) -> None:
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
-    parent_id = connection_id(db)
+    parent_id = session_id(db)
     child_id = int(
-        in_forked_child(lambda: connection_id(scratch.wrapper({"pool_size": 1, "max_overflow": 0})))
+        in_forked_child(lambda: session_id(scratch.wrapper({"pool_size": 1, "max_overflow": 0})))
     )
     assert child_id not in (0, parent_id)
     # The child did not close or use the parent's socket.
-    assert connection_id(db) == parent_id
+    assert session_id(db) == parent_id
 
 
 def test_password_never_appears_in_errors_names_reprs_or_logs(

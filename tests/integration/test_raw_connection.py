@@ -17,7 +17,7 @@ from django.db import connections, transaction
 from django.db.transaction import TransactionManagementError
 
 from tests.driver import DRIVER
-from tests.support.helpers import Scratch, eventually
+from tests.support.helpers import Scratch, eventually, session_id
 
 ONE = {"pool_size": 1, "max_overflow": 0, "timeout": 10}
 
@@ -200,14 +200,10 @@ def test_session_facts_and_identity(scratch: Scratch) -> None:
         conn = db.connection
         same = (conn.character_set_name(), conn.get_server_info(), conn.get_proto_info())
         no_pin = in_use(db) in (0, -1)
-        with db.cursor() as cursor:
-            cursor.execute("SELECT CONNECTION_ID()")
-            first_id = cursor.fetchone()[0]
+        first_id = session_id(db)
         thread_id = conn.thread_id()
-        with db.cursor() as cursor:
-            cursor.execute("SELECT CONNECTION_ID()")
-            # After thread_id() the session is the caller's: the next statement runs on it.
-            same_session = cursor.fetchone()[0] == thread_id
+        # After thread_id() the session is the caller's: the next statement runs on it.
+        same_session = session_id(db) == thread_id
         return same, no_pin, same_session, isinstance(first_id, int)
 
     pooled, stock = both(scratch, body, pool={"pool_size": 2, "max_overflow": 0})

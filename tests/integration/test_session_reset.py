@@ -13,7 +13,7 @@ import pytest
 from django.db import DatabaseError
 
 from tests.driver import DRIVER
-from tests.support.helpers import Admin, Scratch
+from tests.support.helpers import Admin, Scratch, session_id
 
 POOL = {"pool_size": 1, "max_overflow": 0, "timeout": 10}
 
@@ -96,7 +96,7 @@ def test_a_reset_session_is_exactly_a_fresh_one(scratch: Scratch, admin: Admin) 
         dirty = wrapper(scratch)
         rows(dirty, "SELECT 1")
         leave_every_kind_of_state(dirty, other_database)
-        session_id = rows(dirty, "SELECT CONNECTION_ID()")[0][0]
+        dirty_session = rows(dirty, "SELECT CONNECTION_ID()")[0][0]  # inside its pin
         dirty.close()  # end of the request: the session is reset
 
         successor = wrapper(scratch)
@@ -132,7 +132,7 @@ def test_a_reset_session_is_exactly_a_fresh_one(scratch: Scratch, admin: Admin) 
         stats = successor.pool_stats()
         if DRIVER == "mysqlclient":
             # Reset in place: the same server session, no new connection.
-            assert rows(successor, "SELECT CONNECTION_ID()")[0][0] == session_id
+            assert session_id(successor) == dirty_session
             assert stats["reset_reconnects"] == 0
         else:
             assert stats["reset_reconnects"] == stats["resets"]
@@ -148,5 +148,5 @@ def test_a_failed_reset_falls_back_to_reconnecting(scratch: Scratch, admin: Admi
     db.close()
     successor = wrapper(scratch)
     assert rows(successor, "SELECT @x") == [(None,)]
-    assert rows(successor, "SELECT CONNECTION_ID()")[0][0] != victim
+    assert session_id(successor) != victim
     assert successor.pool_stats()["reset_reconnects"] == 1

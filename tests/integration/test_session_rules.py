@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.driver import DRIVER
-from tests.support.helpers import Admin, Scratch, run_threads
+from tests.support.helpers import Admin, Scratch, run_threads, session_id
 
 # Eight workers on two connections: every statement lease may land on the other's session.
 SHARED = {"pool_size": 2, "max_overflow": 0, "use_lifo": False, "timeout": 30}
@@ -64,7 +64,7 @@ def test_a_statement_that_leaves_state_pins_until_close(
 ) -> None:
     admin.query("CREATE SEQUENCE IF NOT EXISTS %s.rule_seq" % scratch.name)
     db = scratch.wrapper(SHARED)
-    session = one(db, "SELECT CONNECTION_ID()")
+    session = session_id(db)  # CONNECTION_ID() would pin before the statement under test
     rows(db, sql)
     stats = db.pool_stats()
     assert (stats["in_use"], stats["session_pins"]) == (1, 1), stats

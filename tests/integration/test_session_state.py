@@ -14,7 +14,7 @@ from django.db import DatabaseError, connections, transaction
 
 import django_pooled_mysql
 from tests.driver import DRIVER
-from tests.support.helpers import ALTERNATING, Scratch, run_threads
+from tests.support.helpers import ALTERNATING, Scratch, run_threads, session_id
 
 # Small pools, so that a leak would reach the next worker on the same physical connection.
 ONE = {"pool_size": 1, "max_overflow": 0}
@@ -74,7 +74,7 @@ def test_state_stays_with_its_creator_and_never_reaches_the_next_user(
     # mysqlclient resets the session in place (COM_RESET_CONNECTION); PyMySQL reconnects.
     in_place = DRIVER == "mysqlclient"
     assert stats["reset_reconnects"] == (0 if in_place else 1)
-    assert (one(successor, "SELECT CONNECTION_ID()") == creator_id) is in_place
+    assert (session_id(successor) == creator_id) is in_place
     try:
         seen_by_successor = one(successor, reader)
     except DatabaseError:
@@ -209,7 +209,7 @@ def test_raw_connection_use_pins_but_escaping_does_not(scratch: Scratch) -> None
     assert db.connection.character_set_name()
     assert db.pool_stats()["in_use"] == 0
     # The server session's own identity: the caller keeps that session.
-    assert db.connection.thread_id() == one(db, "SELECT CONNECTION_ID()")
+    assert db.connection.thread_id() == session_id(db)
     assert db.pool_stats()["in_use"] == 1
     db.close()
     assert db.pool_stats()["in_use"] == 0
@@ -229,10 +229,10 @@ def test_schema_editor_quote_value_needs_no_pin(scratch: Scratch) -> None:
 def test_pinned_keeps_one_connection_and_nests() -> None:
     db = connections["default"]
     with django_pooled_mysql.pinned():
-        first = one(db, "SELECT CONNECTION_ID()")
+        first = session_id(db)
         with django_pooled_mysql.pinned("default"):
-            assert one(db, "SELECT CONNECTION_ID()") == first
-        assert one(db, "SELECT CONNECTION_ID()") == first
+            assert session_id(db) == first
+        assert session_id(db) == first
         assert django_pooled_mysql.pool_stats()["in_use"] == 1
     assert django_pooled_mysql.pool_stats()["in_use"] == 0
 
@@ -353,7 +353,7 @@ def test_django_mysql_lock_acquire_and_release_in_separate_cursors() -> None:
     warm_two_idle_connections("default")
     with Lock("pooled-test-lock", acquire_timeout=1) as lock:
         assert lock.is_held()
-        assert lock.holding_connection_id() == one(connections["default"], "SELECT CONNECTION_ID()")
+        assert lock.holding_connection_id() == session_id(connections["default"])
     assert not lock.is_held()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.helpers import Admin, PeakConnections, Scratch
+from tests.support.helpers import Admin, PeakConnections, Scratch, session_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,9 +32,7 @@ def test_thread_pool_executor_idle_threads_hold_at_most_pool_size(scratch: Scrat
     def query_once(_: int) -> int:
         # One Django connection per executor thread, as Django's thread-local handler keeps.
         db = local.__dict__.setdefault("db", make())
-        with db.cursor() as cursor:
-            cursor.execute("SELECT CONNECTION_ID()")
-            found = cursor.fetchone()[0]
+        found = session_id(db)
         all_queried.wait(30)  # all 40 threads now idle, Django connections still open
         return int(found)
 

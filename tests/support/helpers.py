@@ -154,11 +154,7 @@ class Scratch:
             holder.commit()
             holder.set_autocommit(True)
         db = self.wrapper(options, alias="alternating")
-        ids = []
-        for _ in range(2):
-            with db.cursor() as cursor:
-                cursor.execute("SELECT CONNECTION_ID()")
-                ids.append(cursor.fetchone()[0])
+        ids = [session_id(db), session_id(db)]
         assert ids[0] != ids[1], "the pool should alternate between its two connections"
         return db
 
@@ -202,6 +198,30 @@ def scalar(db: Any, sql: str, args: Any = None) -> Any:
         return cursor.fetchone()[0]
 
 
+# The processlist row of the statement itself: its text holds the LIKE pattern, so the pattern
+# (a marker unique to the call) matches that row and no other.
+SESSION_ID_SQL = "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s"
+
+
+def session_id_sql() -> tuple[str, list[str]]:
+    """A statement and its arguments whose one row is the server session (thread id) running
+    it, for raw DB-API cursors and the scenario scripts; Django connections use session_id()."""
+    return SESSION_ID_SQL, ["%" + uuid.uuid4().hex + "%"]
+
+
+def session_id(db: Any) -> int:
+    """The server session (thread id) that runs this statement on a Django connection (or a
+    raw DB-API connection), read from the statement's own processlist row: CONNECTION_ID()
+    would pin a pooled connection until close() (the session-state rules), changing what the
+    test observes."""
+    sql, args = session_id_sql()
+    with db.cursor() as cursor:
+        cursor.execute(sql, args)
+        rows = list(cursor.fetchall())
+    assert len(rows) == 1, "one processlist row per marker, not %r" % (rows,)
+    return int(rows[0][0])
+
+
 def run_script(
     script: Path, spec: dict[str, Any], env: dict[str, str] | None = None, timeout: float = 120
 ) -> tuple[dict[str, Any], str]:
@@ -230,13 +250,21 @@ class PeakConnections:
 
     def __init__(self, admin: ServerQueries, database: str, interval: float = 0.01) -> None:
         self.peak = 0
+        # The sessions seen at the peak (id, command, state, seconds, statement), for messages.
+        self.at_peak: list[tuple[Any, ...]] = []
         self._admin, self._database, self._interval = admin, database, interval
         self._done = threading.Event()
         self._sampler = threading.Thread(target=self._sample)
 
     def _sample(self) -> None:
         while not self._done.is_set():
-            self.peak = max(self.peak, len(self._admin.connection_ids(self._database)))
+            sessions = self._admin.query(
+                "SELECT ID, COMMAND, STATE, TIME_MS, LEFT(INFO, 60) "
+                "FROM information_schema.PROCESSLIST WHERE DB = %s",
+                (self._database,),
+            )
+            if len(sessions) > self.peak:
+                self.peak, self.at_peak = len(sessions), sessions
             self._done.wait(self._interval)
 
     def __enter__(self) -> PeakConnections:

@@ -397,6 +397,23 @@ RULES = [
     ("SHOW COUNT(*) ERRORS", expect(reads=("SHOW ERRORS",))),
     ("SHOW VARIABLES LIKE 'warning_count'", NOTHING),
     ("SHOW FULL TABLES", NOTHING),
+    # --- What names or describes the session pins it: the next statements run on it.
+    ("SELECT CONNECTION_ID()", expect("session identity (CONNECTION_ID())")),
+    ("select connection_id() AS id", expect("session identity (CONNECTION_ID())")),
+    ("SELECT PS_CURRENT_THREAD_ID()", expect("session identity (PS_CURRENT_THREAD_ID())")),
+    ("SELECT @@pseudo_thread_id", expect("session identity (@@pseudo_thread_id)")),
+    ("SELECT @@session.pseudo_thread_id", expect("session identity (@@pseudo_thread_id)")),
+    ("SELECT @@global.pseudo_thread_id", NOTHING),
+    ("SHOW STATUS LIKE 'Questions'", expect("session identity (SHOW SESSION STATUS)")),
+    ("SHOW SESSION STATUS", expect("session identity (SHOW SESSION STATUS)")),
+    (
+        "show local status where variable_name = %s",
+        expect("session identity (SHOW SESSION STATUS)"),
+    ),
+    ("SHOW GLOBAL STATUS", NOTHING),
+    ("SHOW SESSION VARIABLES", NOTHING),
+    ("SELECT 'CONNECTION_ID()'", NOTHING),
+    ("SELECT `connection_id` FROM t", NOTHING),
     ("SELECT LASTVAL(s)", expect(reads=("LASTVAL()",))),
     ("SELECT PREVIOUS VALUE FOR s", expect(reads=("LASTVAL()",))),
     (

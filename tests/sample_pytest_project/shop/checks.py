@@ -2,20 +2,24 @@
 
 import json
 import os
+import uuid
 from typing import Any
 
 from django.db import connection
 
 
 def where() -> tuple[str, int, str]:
-    """(DATABASE(), CONNECTION_ID(), the processlist's DB for that connection)."""
+    """(DATABASE(), the server session running the statement, the processlist's DB for it).
+
+    The statement finds its own processlist row by a marker in its text (as
+    tests.support.helpers.session_id() does): CONNECTION_ID() would pin a pooled connection.
+    """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DATABASE(), CONNECTION_ID()")
-        database, connection_id = cursor.fetchone()
         cursor.execute(
-            "SELECT DB FROM information_schema.PROCESSLIST WHERE ID = %s", [connection_id]
+            "SELECT DATABASE(), ID, DB FROM information_schema.PROCESSLIST WHERE INFO LIKE %s",
+            ["%" + uuid.uuid4().hex + "%"],
         )
-        (seen,) = cursor.fetchone()
+        ((database, connection_id, seen),) = cursor.fetchall()
     return database, connection_id, seen
 
 
