@@ -33,6 +33,7 @@ from tests.gevent import checks  # noqa: E402
 SPEC, Ticker, rows = checks.SPEC, checks.Ticker, checks.rows
 
 import gevent  # noqa: E402
+import gevent.event  # noqa: E402
 import greenlet  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
@@ -160,6 +161,33 @@ def own_answers() -> list[str]:
     return problems
 
 
+def bystanders(count: int) -> tuple[Any, list[str]]:
+    """Greenlets that run statements and check their answers until told to stop: the next users
+    of whatever connection an interrupted path hands on, as in a busy worker."""
+    stop = gevent.event.Event()
+    problems: list[str] = []
+
+    def run() -> None:
+        while not stop.is_set():
+            marker = random.randrange(1 << 30)
+            try:
+                got = rows("SELECT %s", [marker])
+            except Exception as exc:
+                problems.append("bystander: %s: %s" % (type(exc).__name__, exc))
+                continue
+            if not got or got[0][0] != marker:
+                problems.append("bystander asked for %d, got %r" % (marker, got))
+        connection.close()
+
+    greenlets = [gevent.spawn(run) for _ in range(count)]
+
+    def finish() -> None:
+        stop.set()
+        gevent.joinall(greenlets, timeout=30)
+
+    return finish, problems
+
+
 def every_wait() -> dict[str, Any]:
     hub = gevent.get_hub()
     hub.NOT_ERROR = (*hub.NOT_ERROR, Interrupted)  # expected: not printed as a failure
@@ -172,12 +200,15 @@ def every_wait() -> dict[str, Any]:
         fired = 0
         problems: list[str] = []
         for n in range(1, 60):
+            finish, seen_by_others = bystanders(SPEC.get("bystanders", 2))
             greenlet_ = gevent.spawn(path)
             trigger = InterruptAtWait(greenlet_, n)
             try:
                 greenlet_.join(30)
             finally:
                 trigger.stop()
+                finish()
+            problems.extend("wait %d: %s" % (n, problem) for problem in seen_by_others[:3])
             outcome = greenlet_.exception
             if not greenlet_.dead:
                 problems.append("wait %d: the path never ended" % n)
@@ -273,7 +304,33 @@ def silent_reset() -> dict[str, Any]:
     return {"close_took": took, "ticks": ticks, "after": after}
 
 
-SCENARIOS = {"every_wait": every_wait, "storm": storm, "silent_reset": silent_reset}
+def interrupted_ping() -> dict[str, Any]:
+    """The checkout's health check interrupted while the server's answer is on its way (a slow
+    link makes the race certain): the next statement must get its own answer, not the ping's."""
+    PROXY = checks.PROXY
+    assert PROXY is not None
+    rows("SELECT 1")
+    connection.close()
+    PROXY.set("delay", SPEC.get("delay", 0.05))
+
+    def interrupted() -> None:
+        with gevent.Timeout(SPEC.get("timeout", 0.02)):
+            rows("SELECT 1")
+
+    outcome = gevent.spawn(interrupted)
+    outcome.join()
+    answers = [rows("SELECT %s", [marker]) for marker in (41, 42, 43)]
+    PROXY.set("forward")
+    PROXY.stop()
+    return {"interrupted": repr(outcome.exception), "answers": answers}
+
+
+SCENARIOS = {
+    "every_wait": every_wait,
+    "storm": storm,
+    "silent_reset": silent_reset,
+    "interrupted_ping": interrupted_ping,
+}
 
 if __name__ == "__main__":
     import json

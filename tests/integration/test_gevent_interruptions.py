@@ -74,3 +74,17 @@ def test_a_silent_server_during_a_session_reset_stops_only_its_greenlet(
     assert report["close_took"] >= 1.4, report
     assert report["ticks"] >= report["close_took"] / 0.01 * 0.5, report
     assert report["after"] == [[None]]
+
+
+@pytest.mark.parametrize("driver", DRIVERS, ids=["mysqlclient", "pymysql"])
+def test_a_health_check_interrupted_mid_ping_hands_nothing_on(
+    geventdb: Scratch, driver: dict[str, Any]
+) -> None:
+    # A per-request Timeout landing in the checkout's ping used to put the connection back with
+    # the ping's answer unread: the next statement read the ping's answer (no rows) instead of
+    # its own. Pool of one, ping before every checkout, answers 50 ms late.
+    host, port = geventdb.settings()["HOST"], int(geventdb.settings()["PORT"])
+    pool = {"pool_size": 1, "max_overflow": 0, "ping_after": 0, "timeout": 10, "min_idle": 0}
+    report = run(geventdb, "interrupted_ping", proxy_upstream=[host, port], pool=pool, **driver)
+    assert "Timeout" in report["interrupted"], report
+    assert report["answers"] == [[[41]], [[42]], [[43]]], report
