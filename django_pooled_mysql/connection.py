@@ -22,7 +22,7 @@ from typing import Any
 
 import MySQLdb
 
-from . import raw_api
+from . import gevent_support, raw_api
 from .cursor import PooledCursor, StreamingCursor, is_unbuffered
 from .disconnect import error_code, is_disconnect, never_reached_server
 from .exceptions import CommitInDoubt, ConnectionLostInTransaction
@@ -49,7 +49,7 @@ from .statement_state import (
     row_count,
     substitute,
 )
-from .wire import STATEMENT
+from .wire import PING, STATEMENT
 
 # callproc(): a procedure may do anything a CALL statement may.
 _CALL = classify("CALL procedure()")
@@ -660,7 +660,8 @@ class PooledConnection:
         """Check the pinned connection, or that the pool can hand out a healthy one."""
         lease = self._pinned_lease()
         if lease is not None:
-            self._on_pinned(lease, lambda conn: conn.ping())
+            # On the hub for a cooperative connection, whose ping() would block it in C.
+            self._on_pinned(lease, gevent_support.ping, busy=PING)
             return True
         self._current_pool().touch()
         return True

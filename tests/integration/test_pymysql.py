@@ -35,6 +35,8 @@ def test_integration_suite_passes_with_pymysql() -> None:
             # These choose their drivers themselves, PyMySQL included.
             "--deselect",
             "tests/integration/test_gevent.py",
+            "--deselect",
+            "tests/integration/test_gevent_interruptions.py",
             # Exports figures the pool keeps the same way with either driver; a Gunicorn run
             # is enough.
             "--deselect",

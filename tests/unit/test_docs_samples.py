@@ -375,7 +375,7 @@ def test_replica_router_routes_as_the_deployment_page_says() -> None:
 
 
 def test_database_samples_define_what_the_integration_tests_call() -> None:
-    assert callable(load_example("pinned.py").connection_ids_in_one_block)
+    assert callable(load_example("pinned.py").run_batch)
     monitoring = load_example("monitoring.py")
     stats_keys = set(
         re.findall(r"^\| `([a-z_]+)`", (DOCS / "reference.md").read_text(), flags=re.M)
