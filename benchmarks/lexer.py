@@ -1,11 +1,10 @@
-"""What classifying a statement text costs (session_state.py); prints a table, asserts nothing.
+"""What classifying a statement text costs (the sql package); prints a table, asserts nothing.
 
     .venv/bin/python benchmarks/lexer.py [--rounds 7]
 
 No database needed. Each figure is the best of --rounds timings of a loop sized to run for about
 a tenth of a second. The budgets the lexer was written to: a remembered verdict < 0.1 us, an ORM
-SELECT of ~300 characters classified from scratch < 30 us, a 100 KB bulk insert < 10 ms. The
-substring check it replaces (session.py) is timed alongside, for comparison.
+SELECT of ~300 characters classified from scratch < 30 us, a 100 KB bulk insert < 10 ms.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from django_pooled_mysql import session, session_state
+from django_pooled_mysql.sql import describe_insert, lex, verdicts
 
 # What Django's ORM sends for a filtered, joined list (346 characters) and a get().
 ORM_SELECT = (
@@ -69,8 +68,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     rounds = parser.parse_args().rounds
 
-    classify_now = session_state._classify  # from scratch, no remembered verdict
-    remembered = session_state.classify
+    classify_now = verdicts._classify  # from scratch, no remembered verdict
+    remembered = verdicts.classify
     rows: list[tuple[str, str, str]] = []
 
     def row(what: str, seconds: float, unit: str = "us", budget: str = "") -> None:
@@ -79,23 +78,19 @@ def main() -> None:
             (what, "%.3f %s" % (value, unit) if value < 10 else "%.1f %s" % (value, unit), budget)
         )
 
-    session_state._verdicts.clear()
+    verdicts._verdicts.clear()
     remembered(ORM_SELECT)
     row(
         "remembered verdict: classify(text)",
         best(lambda: remembered(ORM_SELECT), rounds),
         budget="< 0.1 us",
     )
-    verdicts = session_state._verdicts
-    row("remembered verdict: the dict lookup alone", best(lambda: verdicts.get(ORM_SELECT), rounds))
+    memory = verdicts._verdicts
+    row("remembered verdict: the dict lookup alone", best(lambda: memory.get(ORM_SELECT), rounds))
     row(
         "ORM SELECT, %d chars, from scratch" % len(ORM_SELECT),
         best(lambda: classify_now(ORM_SELECT), rounds),
         budget="< 30 us",
-    )
-    row(
-        "  the substring check it replaces (session.py)",
-        best(lambda: session._classify(ORM_SELECT), rounds),
     )
     row(
         "ORM get(), %d chars, from scratch" % len(ORM_GET),
@@ -115,26 +110,21 @@ def main() -> None:
         budget="< 10 ms",
     )
     row(
-        "  the substring check it replaces (session.py)",
-        best(lambda: session._classify(BULK_INSERT), rounds),
-        unit="ms",
-    )
-    row(
         "describe_insert(ORM INSERT)",
-        best(lambda: session_state.describe_insert(ORM_INSERT), rounds),
+        best(lambda: describe_insert(ORM_INSERT), rounds),
     )
     row(
         "describe_insert(bulk INSERT, %d KB)" % (len(BULK_INSERT) // 1000),
-        best(lambda: session_state.describe_insert(BULK_INSERT), rounds),
+        best(lambda: describe_insert(BULK_INSERT), rounds),
         unit="ms",
     )
-    row("lex(ORM SELECT): every token", best(lambda: session_state.lex(ORM_SELECT), rounds))
+    row("lex(ORM SELECT): every token", best(lambda: lex(ORM_SELECT), rounds))
     print("Python %s" % sys.version.split()[0])
     width = max(len(what) for what, _, _ in rows)
     print("%-*s  %12s  %s" % (width, "operation", "best", "budget"))
     for what, value, budget in rows:
         print("%-*s  %12s  %s" % (width, what, value, budget))
-    print("bulk INSERT remembered: %s" % (BULK_INSERT in session_state._verdicts))
+    print("bulk INSERT remembered: %s" % (BULK_INSERT in verdicts._verdicts))
 
 
 if __name__ == "__main__":

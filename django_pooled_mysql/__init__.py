@@ -75,7 +75,7 @@ def warm_up(alias: str = "default") -> int:
 
 def close_all_pools() -> int:
     """Close every pool of this process (for shutdown and tests)."""
-    from .registry import close_pools
+    from .pool.registry import close_pools
 
     return close_pools()
 

@@ -15,12 +15,11 @@ from django.db.backends.mysql.creation import DatabaseCreation as MySQLDatabaseC
 from django.db.backends.mysql.validation import DatabaseValidation as MySQLDatabaseValidation
 from django.utils.functional import cached_property
 
-from . import registry
 from .connect import SessionSetup
 from .connection import PooledConnection
-from .options import PoolOptions, check_conn_max_age, parse_pool_option
 from .ownership import current_owner
-from .pool import ConnectionPool
+from .pool import ConnectionPool, registry
+from .pool.options import PoolOptions, check_conn_max_age, parse_pool_option
 
 Database = mysql_base.Database
 

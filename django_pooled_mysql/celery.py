@@ -40,7 +40,7 @@ def _is_pooled(connection: Any) -> bool:
 
 
 def _close_pools(**kwargs: Any) -> None:
-    from .registry import close_pools
+    from .pool.registry import close_pools
 
     close_pools()
 

@@ -29,7 +29,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from . import budget
-from .options import PoolOptions, check_conn_max_age, parse_pool_option
+from .pool.options import PoolOptions, check_conn_max_age, parse_pool_option
 from .server import ServerFacts, read_server_facts
 
 ENGINE = "django_pooled_mysql"

@@ -37,7 +37,7 @@ from .execute import (
 )
 from .ownership import Owner
 from .pool import ConnectionPool, Lease, Watchers
-from .session_state import NO_EFFECT, Verdict, classify, remembered_verdicts
+from .sql import NO_EFFECT, Verdict, classify, remembered_verdicts
 from .statement_state import (
     DIAGNOSTICS_READERS,
     INSERT_ID_READERS,

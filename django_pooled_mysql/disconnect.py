@@ -90,9 +90,14 @@ def idle_probe(conn: Any) -> tuple[Any, int]:
         return None, -1
     if fd < 0:
         return None, -1
+    return probe_for(fd), fd
+
+
+def probe_for(fd: int) -> Any:
+    """A poll object on the socket of descriptor fd (see idle_probe())."""
     poller = _poll()
     poller.register(fd, select.POLLIN | select.POLLPRI)
-    return poller, fd
+    return poller
 
 
 def set_tcp_keepalive(fd: int, idle: float) -> bool:

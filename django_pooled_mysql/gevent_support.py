@@ -161,7 +161,7 @@ def cooperative_connect(database: Any, params: dict[str, Any]) -> Any:
         # Interrupted (gevent.Timeout, kill) while the native thread connects: it goes on, and
         # its connection is a session on the server until closed. It is closed when the thread
         # is done, and only then is the caller's place in the pool given back (take_late()).
-        from . import housekeeping
+        from .pool import housekeeping
 
         housekeeping.housekeeper()  # started here, from ordinary code: it closes the connection
         late = _late[gevent.getcurrent()] = LateConnect()
@@ -223,7 +223,7 @@ class LateConnect:
 
     def arrived(self, running: Any) -> None:
         """The thread is done (a gevent link: runs in the hub, so it only hands work on)."""
-        from . import housekeeping
+        from .pool import housekeeping
 
         housekeeping.submit(lambda: self._close(running))
 

@@ -47,8 +47,9 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from .. import housekeeping
-from ..stats import COUNTER, KEYS, help_text, kind, process_stats
+from ..pool import housekeeping
+from ..pool.registry import process_stats
+from ..pool.stats import COUNTER, KEYS, help_text, kind
 
 PREFIX = "django_pooled_mysql_"
 LABELS = ("alias", "pool")

@@ -17,7 +17,7 @@ from django.db import OperationalError
 
 from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.exceptions import CommitInDoubt, PoolTimeout
-from django_pooled_mysql.registry import close_pools
+from django_pooled_mysql.pool.registry import close_pools
 from tests.integration.test_gevent import CHECKS
 from tests.support.helpers import FaultServer, join_all, run_script
 from tests.support.tcp_proxy import TcpProxy
@@ -264,7 +264,7 @@ def test_pooled_sockets_carry_tcp_keepalive(
         fault_server, proxy, name, {"pool_size": 1, "max_overflow": 0, "tcp_keepalive": 30}
     )
     scalar(db, "SELECT 1")
-    [record] = list(db.pool._idle)
+    [record] = list(db.pool.idle)
     sock = socket.socket(fileno=os.dup(record.info["fd"]))
     try:
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1

@@ -26,7 +26,7 @@ from django.db import OperationalError
 
 from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.exceptions import PoolTimeout
-from django_pooled_mysql.registry import close_pools
+from django_pooled_mysql.pool.registry import close_pools
 from tests.support.helpers import FaultServer, eventually, join_all, scalar, session_id
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ import pytest
 from django.db import OperationalError
 
 from django_pooled_mysql.base import DatabaseWrapper
-from django_pooled_mysql.registry import close_pools
+from django_pooled_mysql.pool.registry import close_pools
 from tests.support.helpers import (
     FaultServer,
     eventually,

@@ -277,7 +277,7 @@ def housekeeping() -> dict[str, Any]:
     # the hub free (a ticker keeps ticking), shrinking the pool to min_idle after a burst.
     import threading
 
-    from django_pooled_mysql import housekeeping as keeper
+    from django_pooled_mysql.pool import housekeeping as keeper
 
     def burst(i: int) -> None:
         with transaction.atomic():

@@ -60,7 +60,6 @@ def test_a_timeout_storm_keeps_the_server_within_the_cap(
     assert report["wrong"] == []
     assert report["answered"] == 200 * 5
     assert report["in_use"] == 0
-    assert report["cancels"] > 0, report
     assert seen.peak <= report["cap"] == 6, (seen.at_peak, report)
 
 

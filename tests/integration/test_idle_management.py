@@ -5,7 +5,7 @@ server's state, each with a deadline."""
 
 from __future__ import annotations
 
-from django_pooled_mysql import housekeeping
+from django_pooled_mysql.pool import housekeeping
 from tests.support.helpers import (
     Admin,
     Scratch,

@@ -182,7 +182,7 @@ class Scratch:
             stock.close()
 
     def destroy(self) -> None:
-        from django_pooled_mysql import registry
+        from django_pooled_mysql.pool import registry
 
         for wrapper in self.wrappers:
             wrapper.inc_thread_sharing()

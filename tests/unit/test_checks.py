@@ -17,7 +17,7 @@ from django.db.utils import ConnectionHandler
 
 from django_pooled_mysql import checks
 from django_pooled_mysql.budget import Groups, ProcessGroup
-from django_pooled_mysql.options import PoolOptions, parse_pool_option
+from django_pooled_mysql.pool.options import PoolOptions, parse_pool_option
 from django_pooled_mysql.server import ServerFacts
 from tests.support.docs_pages import DOCS, ROOT, blocks
 

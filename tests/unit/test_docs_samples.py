@@ -31,7 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.utils import ConnectionHandler
 from django.test import override_settings
 
-from django_pooled_mysql.options import PoolOptions, parse_pool_option
+from django_pooled_mysql.pool.options import PoolOptions, parse_pool_option
 from tests.support.docs_pages import (
     DOCS,
     EXAMPLES,
@@ -489,14 +489,14 @@ def test_uwsgi_sample_loads_the_app_after_fork_and_enables_threads() -> None:
 def test_pool_timeout_messages_shown_are_the_ones_the_code_produces() -> None:
     from types import SimpleNamespace
 
-    from django_pooled_mysql.pool import ConnectionPool
+    from django_pooled_mysql.pool.waits import Waits
 
     fake = SimpleNamespace(
         name="'default' (shop@db.internal:3306/shop)",
         options=PoolOptions(),
         stats=lambda: {"pool_size": 5, "max_overflow": 10, "in_use": 15, "idle": 0, "waiting": 3},
     )
-    message = ConnectionPool.exhausted_message(fake)  # type: ignore[arg-type]
+    message = Waits(fake).exhausted_message()  # type: ignore[arg-type]
     shown = [
         block for block in BLOCKS if block.language in ("", "text") and "is exhausted" in block.body
     ]

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from django_pooled_mysql import idle_queue as idle_queue_module
 from django_pooled_mysql import pool as pool_module
-from django_pooled_mysql.idle_queue import IdleQueue
+from django_pooled_mysql.pool import idle_queue as idle_queue_module
+from django_pooled_mysql.pool.idle_queue import IdleQueue
 from tests.support.helpers import eventually, run_threads
 
 
@@ -223,7 +223,7 @@ class _FakeConnection:
 
 def test_closing_a_pool_fails_its_waiting_callers_at_once() -> None:
     from django_pooled_mysql.exceptions import PoolClosed
-    from django_pooled_mysql.options import parse_pool_option
+    from django_pooled_mysql.pool.options import parse_pool_option
 
     options = parse_pool_option("x", {"pool_size": 1, "max_overflow": 0, "timeout": 60})
     assert options is not None

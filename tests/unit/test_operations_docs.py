@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from django_pooled_mysql import budget, checks, stats
-from django_pooled_mysql.options import PoolOptions
-from django_pooled_mysql.pool import ConnectionPool
+from django_pooled_mysql import budget, checks
+from django_pooled_mysql.pool import ConnectionPool, stats
+from django_pooled_mysql.pool.options import PoolOptions
 from django_pooled_mysql.prometheus import PoolCollector, metric_name
 from tests.support.docs_pages import DOCS, EXAMPLES, page_block
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from django_pooled_mysql.options import PoolOptions, check_conn_max_age, parse_pool_option
+from django_pooled_mysql.pool.options import PoolOptions, check_conn_max_age, parse_pool_option
 
 
 def test_true_gives_the_defaults() -> None:

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import event
 
 from django_pooled_mysql.exceptions import PoolClosed, PoolTimeout
-from django_pooled_mysql.options import parse_pool_option
 from django_pooled_mysql.pool import ConnectionPool
+from django_pooled_mysql.pool.options import parse_pool_option
 from tests.support.helpers import eventually, run_threads
 
 
@@ -234,12 +234,12 @@ class Clock:
 
 def managed_pool(**options: Any) -> tuple[ConnectionPool, Clock]:
     pool = make_pool(**options)
-    clock = pool._clock = Clock()
+    clock = pool.clock = Clock()
     return pool, clock
 
 
 def idle_for(pool: ConnectionPool, seconds: float, clock: Clock) -> None:
-    for record in pool._idle:
+    for record in pool.idle:
         record.info["idle_since"] = clock.now - seconds
 
 
@@ -250,10 +250,10 @@ def test_overflow_connections_stay_while_load_comes_back_within_idle_timeout() -
         pool.checkin(record)
     assert pool.stats()["open"] == 4  # none closed as they came back
     idle_for(pool, 30, clock)
-    pool._housekeep()
+    pool.maintenance.housekeep()
     assert pool.stats()["open"] == 4
     idle_for(pool, 61, clock)
-    pool._housekeep()
+    pool.maintenance.housekeep()
     stats = pool.stats()
     # Down to the floor, not below it; the closes are counted by cause.
     assert (stats["open"], stats["closed_idle"], stats["closed_overflow"]) == (1, 3, 0)
@@ -265,13 +265,13 @@ def test_the_floor_is_opened_and_kept_alive() -> None:
     pool.warm_up()
     assert pool.stats()["open"] == 2
     idle_for(pool, 51, clock)
-    pool._housekeep()
+    pool.maintenance.housekeep()
     stats = pool.stats()
     assert (stats["open"], stats["keepalive_pings"]) == (2, 2)
     assert all(conn.pings == 1 for conn in FakeConnection.opened)
     # A connection the server dropped is replaced by the next round, keeping the floor.
     FakeConnection.opened[0].drop()
-    pool._housekeep()
+    pool.maintenance.housekeep()
     assert pool.stats()["open"] == 2 and pool.stats()["invalidations"] == 1
 
 
@@ -283,7 +283,7 @@ def test_lifetimes_are_spread_and_retired_connections_never_handed_out() -> None
     for record in records:
         pool.checkin(record)
     clock.now += 95
-    pool._housekeep()
+    pool.maintenance.housekeep()
     stats = pool.stats()
     expired = sum(1 for value in retire if value <= 95)
     assert stats["closed_lifetime"] == expired and stats["open"] == 20 - expired
@@ -293,7 +293,7 @@ def test_the_housekeeping_job_stops_when_the_pool_has_nothing_to_look_after() ->
     pool, clock = managed_pool(pool_size=1, max_overflow=0, min_idle=0, idle_timeout=10)
     pool.checkin(pool.checkout()[0])
     idle_for(pool, 11, clock)
-    assert pool._housekeep() is False  # the last connection closed: nothing to do
+    assert pool.maintenance.housekeep() is False  # the last connection closed: nothing to do
     assert pool.stats()["open"] == 0
     pool.close()
 
@@ -389,9 +389,9 @@ def test_a_checkout_that_waited_longer_than_the_threshold_is_logged_once_per_per
     assert "for a connection to come back (checkout_warning_after=0.05; in use 1 of 1" in message
     assert "OPTIONS['pool']['pool_size']" in message
     # The next line, once the period is over, says how many were left out.
-    pool._slow_checkout_next = 0.0
+    pool.waits._slow_checkout_next = 0.0
     with caplog.at_level("WARNING", logger="django_pooled_mysql"):
-        pool._warn_slow_checkout(0.2, "for a connection to come back", "")
+        pool.waits.warn_slow_checkout(0.2, "for a connection to come back", "")
     assert "2 more such checkouts since the previous warning" in caplog.records[-1].getMessage()
 
 
@@ -413,7 +413,7 @@ def test_a_failing_housekeeping_job_is_logged_under_its_pools_name(
 ) -> None:
     from functools import partial
 
-    from django_pooled_mysql import housekeeping
+    from django_pooled_mysql.pool import housekeeping
 
     class Pool:
         name = "default (root@127.0.0.1:3306/app)"

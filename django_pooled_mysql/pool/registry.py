@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Hashable
+from typing import Any
 
 from .pool import ConnectionPool
 
@@ -93,3 +94,15 @@ def _close_at_exit() -> None:
 
 os.register_at_fork(after_in_child=_forget_pools_in_child)
 atexit.register(_close_at_exit)
+
+
+def alias_of(key: Hashable, pool: ConnectionPool) -> str:
+    """The Django alias a registry key belongs to (base.py puts it first)."""
+    if isinstance(key, tuple) and key and isinstance(key[0], str):
+        return key[0]
+    return pool.name
+
+
+def process_stats() -> list[tuple[str, ConnectionPool, dict[str, Any]]]:
+    """(alias, pool, stats) for every pool of this process."""
+    return [(alias_of(key, pool), pool, pool.stats()) for key, pool in items()]

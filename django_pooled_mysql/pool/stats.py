@@ -1,17 +1,16 @@
-"""The keys of ``pool_stats()``: counters or gauges, and what each one is; every pool of this
-process by alias. Knows nothing of Django.
+"""The figures of ``pool_stats()``: one table of their names, counters or gauges and what each
+one is, and the counters a pool keeps. Gauges are computed when asked (pool.py); knows nothing
+of Django.
 
 docs/reference.md is the readers' version of this table and the Prometheus exporter
-(prometheus.py) its user; tests/unit/test_operations.py keeps the three in step.
+(prometheus/) its user; tests/unit/test_operations_docs.py keeps the three in step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import itertools
+import threading
 from typing import Any
-
-from . import registry
-from .pool import COUNTERS, ConnectionPool
 
 COUNTER = "counter"
 GAUGE = "gauge"
@@ -55,11 +54,8 @@ KEYS: dict[str, tuple[str, str]] = {
 
 
 def kind(key: str) -> str:
-    """COUNTER or GAUGE for a stats key (a key not described here yet: by pool.COUNTERS)."""
-    described = KEYS.get(key)
-    if described is not None:
-        return described[0]
-    return COUNTER if key in COUNTERS else GAUGE
+    """COUNTER or GAUGE for a stats key."""
+    return KEYS[key][0]
 
 
 def help_text(key: str) -> str:
@@ -68,13 +64,44 @@ def help_text(key: str) -> str:
     return described[1] if described is not None else "pool_stats()[%r]" % key
 
 
-def alias_of(key: Hashable, pool: ConnectionPool) -> str:
-    """The Django alias a registry key belongs to (base.py puts it first)."""
-    if isinstance(key, tuple) and key and isinstance(key[0], str):
-        return key[0]
-    return pool.name
+# The counters a pool keeps itself ("requests" and "wait_seconds" have their own ways, below).
+COUNTED = tuple(
+    key
+    for key, (key_kind, _) in KEYS.items()
+    if key_kind == COUNTER and key not in ("requests", "wait_seconds")
+)
 
 
-def process_stats() -> list[tuple[str, ConnectionPool, dict[str, Any]]]:
-    """(alias, pool, stats) for every pool of this process."""
-    return [(alias_of(key, pool), pool, pool.stats()) for key, pool in registry.items()]
+class Counters:
+    """One pool's counters since it was created."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(COUNTED, 0)
+        self._wait_seconds = 0.0
+        # Checkouts, counted without a lock on the hot path (next() on a count is atomic).
+        self.requests = itertools.count()
+
+    def count(self, key: str, n: int = 1) -> None:
+        """Add n to one counter."""
+        with self._lock:
+            self._counts[key] += n
+
+    def waited(self, seconds: float) -> None:
+        """Add a checkout's wait for a connection."""
+        with self._lock:
+            self._wait_seconds += seconds
+
+    def opened(self) -> int:
+        """Physical connections open now (connects less closes)."""
+        with self._lock:
+            return self._counts["connects"] - self._counts["closes"]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every counter now."""
+        with self._lock:
+            counts: dict[str, Any] = dict(self._counts)
+            counts["wait_seconds"] = self._wait_seconds
+        # The next number a count will give, i.e. how many it gave: its repr is "count(n)".
+        counts["requests"] = int(repr(self.requests)[6:-1])
+        return counts

@@ -37,9 +37,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .disconnect import error_code
-from .gevent_support import native_reader_busy
-from .wire import STREAM
+from ..disconnect import error_code
+from ..gevent_support import native_reader_busy
+from ..wire import STREAM
 
 if TYPE_CHECKING:
     from .pool import ConnectionPool
@@ -70,8 +70,16 @@ class _Entry:
     thread_id: int | None
     since: float
     reason: str
-    # Our end was closed when the entry was made (a server-side cursor's connection).
+    # Our end is closed: when the entry was made (a server-side cursor's connection), or once
+    # the server answered on it (then ``answered``).
     closed: bool = False
+    answered: bool = False
+
+
+class GivenUp(Exception):
+    """Why the pool closed a connection instead of handing it on (the reason its invalidate
+    event and log line carry): a command still under way, dropped by the server while idle, a
+    ping unanswered."""
 
 
 class Cancellations:
@@ -137,12 +145,14 @@ class Cancellations:
                 if not entries:
                     self._worker = None
                     return
-            entries = [entry for entry in entries if not self._ended_by_itself(entry)]
+            entries = [entry for entry in entries if not self._gave_up(entry)]
+            for entry in entries:
+                self._close_if_answered(entry)
             if not entries:
                 continue
-            killer = self._pool.borrow_for_cancel(_BORROW_WAIT)
-            if killer is None:
-                killer = self._from_own_place(entries)
+            killer = self._borrow(_BORROW_WAIT)
+            if killer is None and self._pool.places() <= len(self._pending):
+                killer = self._when_every_place_is_cancelled(entries)
             if killer is None:
                 self._report_waiting(entries)
                 continue
@@ -168,24 +178,29 @@ class Cancellations:
             self._pending.remove(entry)
             return True
 
-    def _ended_by_itself(self, entry: _Entry) -> bool:
-        # The server answered (or closed) on the interrupted socket: the statement is over, and
-        # closing our end ends the session. Or the cancel is hopeless: give the place back.
-        if time.monotonic() - entry.since > _GIVE_UP_AFTER:
-            logger.warning(
-                "pool %s: could not cancel session %s (%s) within %.0f s; its place is given "
-                "back, and the session ends with the server's own timeouts.",
-                self._pool.name,
-                entry.thread_id,
-                entry.reason,
-                _GIVE_UP_AFTER,
-            )
-            self._finish(entry)
-            return True
+    def _gave_up(self, entry: _Entry) -> bool:
+        # The cancel is hopeless (the server unreachable, KILL refused): give the place back.
+        if time.monotonic() - entry.since <= _GIVE_UP_AFTER:
+            return False
+        logger.warning(
+            "pool %s: could not cancel session %s (%s) within %.0f s; its place is given back, "
+            "and the session ends with the server's own timeouts.",
+            self._pool.name,
+            entry.thread_id,
+            entry.reason,
+            _GIVE_UP_AFTER,
+        )
+        self._finish(entry)
+        return True
+
+    def _close_if_answered(self, entry: _Entry) -> None:
+        # The server answered (or closed) on the interrupted socket: its statement is over, and
+        # closing our end makes it end the session. Its end is still confirmed in the
+        # processlist (a transaction may take a while to roll back) while a connection can be
+        # had to look with.
         if self._watchable(entry) and self._answered(entry):
-            self._finish(entry)
-            return True
-        return False
+            entry.record.invalidate(GivenUp("given up mid-command"))
+            entry.closed = entry.answered = True
 
     @staticmethod
     def _watchable(entry: _Entry) -> bool:
@@ -194,8 +209,9 @@ class Cancellations:
         return (
             not entry.closed
             and probe is not None
-            # PyMySQL closes its socket when interrupted mid-read (its descriptor may be reused)
-            and bool(getattr(connection, "open", True))
+            # The driver closed its socket (PyMySQL, interrupted mid-read) and the pool has no
+            # descriptor of its own on it (pool.py keeps one for PyMySQL).
+            and (bool(getattr(connection, "open", True)) or "watch_fd" in entry.record.info)
             and not native_reader_busy(connection)
             # The client library closed the socket itself.
             and not any(event & select.POLLNVAL for _, event in probe.poll(0))
@@ -205,29 +221,30 @@ class Cancellations:
     def _answered(entry: _Entry) -> bool:
         return any(event & _ANSWERED for _, event in entry.record.info["probe"].poll(0))
 
-    def _from_own_place(self, entries: list[_Entry]) -> tuple[Any, Any] | None:
-        """When every place of the pool is being cancelled and none can be watched, reconnect
-        the place of the oldest to kill with (see the module docstring)."""
-        now = time.monotonic()
-        if self._pool.places() > len(self._pending):
-            return None  # another place will come back
-        unwatchable = [entry for entry in entries if not self._watchable(entry)]
-        if not unwatchable or any(self._watchable(entry) for entry in entries):
-            return None  # a watched one ends when its statement does
-        oldest = min(unwatchable, key=lambda entry: entry.since)
-        if now - oldest.since < _STALLED_AFTER or native_reader_busy(oldest.connection):
+    def _when_every_place_is_cancelled(self, entries: list[_Entry]) -> tuple[Any, Any] | None:
+        """No connection is left to kill or look with (see the module docstring): give back the
+        places whose statements answered (their sessions end on their own), or else reconnect
+        the place of the oldest unwatchable one to kill from. None: wait for an answer."""
+        answered = [entry for entry in entries if entry.answered]
+        if answered:
+            for entry in answered:
+                self._finish(entry)
             return None
-        if not self._take(oldest):
+        if any(self._watchable(entry) for entry in entries):
+            return None  # a watched one ends when its statement does
+        oldest = min(entries, key=lambda entry: entry.since)
+        stalled = time.monotonic() - oldest.since >= _STALLED_AFTER
+        if not stalled or native_reader_busy(oldest.connection) or not self._take(oldest):
             return None
         logger.info(
             "pool %s: every place is being cancelled; reconnecting one to cancel from",
             self._pool.name,
         )
-        return self._pool.reconnect_for_cancel(oldest.record)
+        return self._reconnect(oldest.record)
 
     def _kill(self, connection: Any, entries: list[_Entry]) -> set[int | None]:
         """KILL each session, then wait until the processlist no longer shows it."""
-        from .execute import is_driver_error, run_on
+        from ..execute import is_driver_error, run_on
 
         ids = [entry.thread_id for entry in entries if entry.thread_id is not None]
         gone: set[int | None] = set()
@@ -263,8 +280,50 @@ class Cancellations:
         return gone
 
     def _finish(self, entry: _Entry) -> None:
-        if self._take(entry):
-            self._pool.close_given_up(entry.record)
+        # The session is gone (or will be, or cannot be waited for): close the interrupted
+        # connection and give its place back.
+        if not self._take(entry) or self._pool.inherited:
+            return
+        record = entry.record
+        try:
+            if record.dbapi_connection is not None:
+                record.invalidate(GivenUp("given up mid-command"))
+        finally:
+            self._pool.return_record(record)
+
+    def _borrow(self, wait: float) -> tuple[Any, Any] | None:
+        """A connection to cancel sessions with, within the cap: an idle one ahead of any
+        waiter, a new one in a free place, or the next one handed back within wait seconds,
+        first in line; None if there is none."""
+        pool = self._pool
+        record = pool.idle.take_any()
+        if record is None:
+            try:
+                record = pool.open_record()
+            except Exception:
+                return None
+            if record is not None:
+                record.info.pop("fresh", None)
+        if record is None:
+            record = pool.idle.wait(wait, first=True)
+            if record is None:
+                return None
+        try:
+            return record, pool.checked_connection(record)
+        except Exception:
+            return None
+
+    def _reconnect(self, record: Any) -> tuple[Any, Any] | None:
+        """Reconnect the place of a connection given up mid-command to cancel from; None if
+        the connect failed (the place is then given back)."""
+        pool = self._pool
+        try:
+            if record.dbapi_connection is not None:
+                record.invalidate(GivenUp("given up mid-command"))
+            return record, pool.within_timeout(record.get_connection)
+        except Exception:
+            pool.return_record(record)
+            return None
 
     def _report_waiting(self, entries: list[_Entry]) -> None:
         now = time.monotonic()
