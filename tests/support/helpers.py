@@ -203,12 +203,17 @@ def scalar(db: Any, sql: str, args: Any = None) -> Any:
 
 
 def run_script(
-    script: Path, spec: dict[str, Any], env: dict[str, str] | None = None, timeout: float = 120
+    script: Path,
+    spec: dict[str, Any],
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    python: str | Path = sys.executable,
 ) -> tuple[dict[str, Any], str]:
     """Run a test scenario script in a fresh process (gevent's monkey-patching, a tracer, ...)
-    with its JSON spec as argument: (the JSON of its last output line, its stderr)."""
+    with its JSON spec as argument: (the JSON of its last output line, its stderr). python: another
+    interpreter to run it with (a side environment, locked_environment())."""
     result = subprocess.run(
-        [sys.executable, str(script), json.dumps(spec)],
+        [str(python), str(script), json.dumps(spec)],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -217,6 +222,31 @@ def run_script(
     )
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+def locked_environment(group: str, timeout: float = 600) -> Path:
+    """The python of a side environment holding the package (with its PyMySQL extra) and one
+    dependency group of pyproject.toml at uv.lock's versions, for this interpreter's Python
+    version (``.cache/venv-<group>-py3.X``; built on first use, then a quick check that it still
+    matches the lock). For a group that conflicts with the one this environment runs, such as
+    the previous major of an integration."""
+    import shutil
+
+    version = "py%d.%d" % sys.version_info[:2]
+    where = ROOT / ".cache" / ("venv-%s-%s" % (group, version))
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    assert uv, "uv is not installed (it is in the locked test group): run make venv"
+    result = subprocess.run(
+        [uv, "sync", "--quiet", "--locked", "--python", sys.executable, "--no-default-groups"]
+        + ["--group", group, "--extra", "pymysql"],
+        cwd=ROOT,
+        env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(where), "UV_PYTHON_DOWNLOADS": "never"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return where / "bin" / "python"
 
 
 class PeakConnections:
