@@ -2,8 +2,13 @@
 # Prepare a fresh machine for `make test` / `make demo`: system packages, uv, then .venv with
 # the exact versions of uv.lock.
 # Idempotent and quick when everything is already there.
+#
+#     scripts/bootstrap.sh         system packages, uv, .venv
+#     scripts/bootstrap.sh --uv    uv only; prints its path (make lock, make test-latest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+UV_ONLY=0
+[ "${1:-}" = "--uv" ] && UV_ONLY=1
 
 VENV=.venv
 NEED_SERVER=1
@@ -18,7 +23,7 @@ if [ "$NEED_SERVER" = 1 ]; then
     { command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ]; } \
         && command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
 fi
-if [ ${#missing[@]} -gt 0 ]; then
+if [ ${#missing[@]} -gt 0 ] && [ "$UV_ONLY" = 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "Installing system packages: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
@@ -56,10 +61,14 @@ UV_VERSION=$("$PY_FOR_UV" -c 'import tomllib; print(next(p["version"] for p in t
 UV_HOME=.cache/uv-$UV_VERSION
 UV="$UV_HOME/bin/uv"
 if [ ! -x "$UV" ] || [ "$("$UV" --version 2>/dev/null | cut -d" " -f1-2)" != "uv $UV_VERSION" ]; then
-    echo "Installing uv $UV_VERSION into $UV_HOME"
+    echo "Installing uv $UV_VERSION into $UV_HOME" >&2
     rm -rf "$UV_HOME"
     "$PY_FOR_UV" -m venv "$UV_HOME"
-    "$UV_HOME/bin/python" -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
+    "$UV_HOME/bin/python" -m pip install -q --disable-pip-version-check "uv==$UV_VERSION" >&2
+fi
+if [ "$UV_ONLY" = 1 ]; then
+    echo "$UV"
+    exit 0
 fi
 # The interpreters are the machine's (pick_python): uv never downloads one of its own.
 export UV_PYTHON_DOWNLOADS=never

@@ -24,8 +24,8 @@ from tests.django_suite.server import (
     server_from_url,
 )
 from tests.django_suite.source import (
-    ensure_django_source,
     check_test_dependencies,
+    ensure_django_source,
     installed_django_version,
 )
 from tests.django_suite.suite_settings import DEFAULT_POOL, ENGINES, settings_source

@@ -229,23 +229,37 @@ def locked_environment(group: str, timeout: float = 600) -> Path:
     dependency group of pyproject.toml at uv.lock's versions, for this interpreter's Python
     version (``.cache/venv-<group>-py3.X``; built on first use, then a quick check that it still
     matches the lock). For a group that conflicts with the one this environment runs, such as
-    the previous major of an integration."""
+    the previous major of an integration. Under ``make test-latest``
+    (DJANGO_POOLED_MYSQL_LATEST=1) it holds the newest releases instead, as .venv-latest does."""
     import shutil
 
+    latest = bool(os.environ.get("DJANGO_POOLED_MYSQL_LATEST"))
     version = "py%d.%d" % sys.version_info[:2]
-    where = ROOT / ".cache" / ("venv-%s-%s" % (group, version))
+    where = ROOT / ".cache" / ("venv-%s%s-%s" % (group, "-latest" if latest else "", version))
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     assert uv, "uv is not installed (it is in the locked test group): run make venv"
-    result = subprocess.run(
-        [uv, "sync", "--quiet", "--locked", "--python", sys.executable, "--no-default-groups"]
-        + ["--group", group, "--extra", "pymysql"],
-        cwd=ROOT,
-        env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(where), "UV_PYTHON_DOWNLOADS": "never"},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
+    python = str(where / "bin" / "python")
+    if latest:
+        shutil.rmtree(where, ignore_errors=True)
+        newest = ("--upgrade", "--resolution", "highest", "-e", ".[pymysql]", "--group", group)
+        commands = [
+            [uv, "venv", "--quiet", "--python", sys.executable, str(where)],
+            [uv, "pip", "install", "--quiet", "--python", python, *newest],
+        ]
+    else:
+        locked = ("--locked", "--no-default-groups", "--group", group, "--extra", "pymysql")
+        commands = [[uv, "sync", "--quiet", "--python", sys.executable, *locked]]
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(where), "UV_PYTHON_DOWNLOADS": "never"}
+    for command in commands:
+        result = subprocess.run(
+            command,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
     return where / "bin" / "python"
 
 
