@@ -1,6 +1,8 @@
 # Every target prepares what it needs: a fresh Debian/Ubuntu machine only needs `make test`.
 PY := .venv/bin/python
 RUN_DB := $(PY) -m tests.support.mariadb_server run --
+# uv (make lock, the tests' side environments) uses the machine's interpreters, never its own.
+export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: test test-fast test-latest lock lint docs demo django-suite bench bench-instructions bench-gevent clean venv
 
