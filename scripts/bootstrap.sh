@@ -81,14 +81,19 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 # Synced again only when the lock, pyproject.toml or uv changed since the last sync (a quick
-# check for every make target). --locked: a lock older than pyproject.toml is an error (run
-# `make lock`), never silently re-resolved. The package is installed editable with its PyMySQL
+# check for every make target). --locked: a lock that no longer matches pyproject.toml is an
+# error, never silently re-resolved. The package is installed editable with its PyMySQL
 # extra, with the `dev` group (test, lint, demo, docs and tox; pyproject.toml's
 # [dependency-groups], never published); anything else in .venv is removed.
 stamp="$VENV/.installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ uv.lock -nt "$stamp" ] \
     || [ "$(cat "$stamp")" != "uv $UV_VERSION" ]; then
-    UV_PROJECT_ENVIRONMENT=$VENV "$UV" sync -q --locked --extra pymysql --no-default-groups --group dev
+    if ! UV_PROJECT_ENVIRONMENT=$VENV "$UV" sync -q --locked --extra pymysql --no-default-groups \
+        --group dev; then
+        echo "uv.lock does not match pyproject.toml, or cannot be installed (above). After editing" >&2
+        echo "pyproject.toml, record the change with \`$UV lock\` (docs/dev/development.md)." >&2
+        exit 1
+    fi
     echo "uv $UV_VERSION" >"$stamp"
 fi
 "$VENV/bin/python" -c 'import sys, django, sqlalchemy, MySQLdb; print("Python %s, Django %s, SQLAlchemy %s, mysqlclient %s" % (sys.version.split()[0], django.__version__, sqlalchemy.__version__, ".".join(map(str, MySQLdb.version_info[:3]))))'
