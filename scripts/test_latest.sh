@@ -60,8 +60,10 @@ else:
 if status == "0":
     print("PASSED: the suite passes on the newest releases; `make lock` may take them.")
 else:
-    print("FAILED (exit %s): a newer release above breaks the suite (output: .cache/test-latest/"
-          "output.txt). Fix the code or cap the range in pyproject.toml before `make lock`." % status)
+    print("FAILED (exit %s): the suite fails on the newest releases (output: .cache/test-latest/"
+          "output.txt). If `make test` passes on the lock, a release above broke it: fix the code "
+          "or the test so that both versions pass, or cap its range in pyproject.toml, before "
+          "`make lock`." % status)
 EOF
 echo
 cat "$REPORT_DIR/report.txt"
