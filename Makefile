@@ -1,11 +1,26 @@
 # Every target prepares what it needs: a fresh Debian/Ubuntu machine only needs `make test`.
 PY := .venv/bin/python
 RUN_DB := $(PY) -m tests.support.mariadb_server run --
+# uv (make lock, the tests' side environments) uses the machine's interpreters, never its own.
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: test test-fast lint docs demo django-suite bench bench-instructions bench-gevent clean venv
+.PHONY: test test-fast test-latest lock lint docs demo django-suite bench bench-instructions bench-gevent clean venv
 
+## System packages, uv, and .venv with uv.lock's exact versions (scripts/bootstrap.sh).
 venv:
 	@scripts/bootstrap.sh
+
+## Refresh uv.lock: the newest release of everything pyproject.toml allows, for every Python and
+## every dependency group; then .venv follows it. Run `make test-latest` first
+## (docs/dev/development.md). LOCK_ARGS="--upgrade-package sentry-sdk" moves one package only.
+lock:
+	$$(scripts/bootstrap.sh --uv) lock $(or $(LOCK_ARGS),--upgrade)
+	@scripts/bootstrap.sh
+
+## The whole suite (as make test) in .venv-latest, on the newest releases instead of the lock's,
+## then a report: what differs from uv.lock, and whether it passed. uv.lock is left as it is.
+test-latest: venv
+	@scripts/test_latest.sh
 
 ## The whole suite: Django's own tests (the --quick list, this ENGINE against stock; fails on
 ## any regression), then ours (unit, integration, faults), each against a throwaway MariaDB.
@@ -60,4 +75,4 @@ demo: venv
 	$(PY) testproject/demo/run.py $(DEMO_ARGS)
 
 clean:
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache build *.egg-info docs/_build
+	rm -rf .venv .venv-latest .pytest_cache .mypy_cache .ruff_cache build *.egg-info docs/_build

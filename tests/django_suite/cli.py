@@ -24,8 +24,8 @@ from tests.django_suite.server import (
     server_from_url,
 )
 from tests.django_suite.source import (
+    check_test_dependencies,
     ensure_django_source,
-    ensure_test_dependencies,
     installed_django_version,
 )
 from tests.django_suite.suite_settings import DEFAULT_POOL, ENGINES, settings_source
@@ -160,7 +160,7 @@ def _run_all(
         print("Loading time zone tables into the server's mysql schema...", flush=True)
         load_time_zone_tables(server)
     tests_dir = ensure_django_source(version)
-    deps = ensure_test_dependencies()
+    check_test_dependencies()
     run_dir.mkdir(parents=True, exist_ok=True)
     print(
         "Django %s's suite, %d label(s), --parallel=%d, on %s:%s"
@@ -178,7 +178,7 @@ def _run_all(
             run_runtests(
                 run,
                 tests_dir,
-                [run_dir, ROOT, deps],
+                [run_dir, ROOT],
                 [[label] for label in labels] if args.isolate else [labels],
                 args.parallel,
                 args.timeout,

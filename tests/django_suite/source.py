@@ -13,8 +13,9 @@ from tests.django_suite import CACHE, SuiteError
 
 # Test-only dependencies of Django's suite that change what runs: tblib carries tracebacks out
 # of --parallel workers (without it a failure there is unreportable), PyYAML enables the YAML
-# serializer tests. Installed into the cache, never into the project's virtualenv.
-TEST_DEPENDENCIES = ("tblib>=3.0", "PyYAML>=6.0")
+# serializer tests. Both are in the locked `test` dependency group (pyproject.toml), so the
+# suite runs them at the lock's versions from the project's virtualenv.
+TEST_DEPENDENCIES = ("tblib", "PyYAML")
 
 
 def installed_django_version() -> str:
@@ -69,14 +70,16 @@ def _unpack(archive: Path, dest: Path) -> None:
             tf.extractall(dest)
 
 
-def ensure_test_dependencies(cache: Path = CACHE) -> Path:
-    """A directory (for PYTHONPATH) holding Django's test-only dependencies for this Python."""
-    site = cache / ("site-py%d.%d" % sys.version_info[:2])
-    marker = site / ".installed"
-    wanted = "\n".join(TEST_DEPENDENCIES)
-    if marker.is_file() and marker.read_text() == wanted:
-        return site
-    print("Installing %s into %s..." % (", ".join(TEST_DEPENDENCIES), site), flush=True)
-    _pip("install", "--quiet", "--upgrade", "--target", str(site), *TEST_DEPENDENCIES)
-    marker.write_text(wanted)
-    return site
+def check_test_dependencies() -> None:
+    """Fail with the fix unless Django's test-only dependencies are installed here."""
+    missing = []
+    for name in TEST_DEPENDENCIES:
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
+    if missing:
+        raise SuiteError(
+            "%s not installed in %s: run `make venv` (the `test` group of uv.lock)"
+            % (", ".join(missing), sys.prefix)
+        )

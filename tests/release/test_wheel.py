@@ -3,8 +3,8 @@ into a fresh virtualenv, runs a Django project against the test server within it
 
 Slow for a test (about half a minute): the build runs in an isolated environment (setuptools from
 the index), and the first run fills ``.cache/wheel-test/`` with wheels of the dependencies at the
-versions in the running virtualenv (mysqlclient's comes from pip's cache, so it is built at most
-once). Later runs install from there without the network.
+versions in the running virtualenv (uv.lock's; mysqlclient's is built by ``pip wheel`` there, at
+most once). Later runs install from there without the network.
 """
 
 from __future__ import annotations

@@ -223,12 +223,17 @@ def session_id(db: Any) -> int:
 
 
 def run_script(
-    script: Path, spec: dict[str, Any], env: dict[str, str] | None = None, timeout: float = 120
+    script: Path,
+    spec: dict[str, Any],
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    python: str | Path = sys.executable,
 ) -> tuple[dict[str, Any], str]:
     """Run a test scenario script in a fresh process (gevent's monkey-patching, a tracer, ...)
-    with its JSON spec as argument: (the JSON of its last output line, its stderr)."""
+    with its JSON spec as argument: (the JSON of its last output line, its stderr). python: another
+    interpreter to run it with (a side environment, locked_environment())."""
     result = subprocess.run(
-        [sys.executable, str(script), json.dumps(spec)],
+        [str(python), str(script), json.dumps(spec)],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -237,6 +242,45 @@ def run_script(
     )
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+def locked_environment(group: str, timeout: float = 600) -> Path:
+    """The python of a side environment holding the package (with its PyMySQL extra) and one
+    dependency group of pyproject.toml at uv.lock's versions, for this interpreter's Python
+    version (``.cache/venv-<group>-py3.X``; built on first use, then a quick check that it still
+    matches the lock). For a group that conflicts with the one this environment runs, such as
+    the previous major of an integration. Under ``make test-latest``
+    (DJANGO_POOLED_MYSQL_LATEST=1) it holds the newest releases instead, as .venv-latest does."""
+    import shutil
+
+    latest = bool(os.environ.get("DJANGO_POOLED_MYSQL_LATEST"))
+    version = "py%d.%d" % sys.version_info[:2]
+    where = ROOT / ".cache" / ("venv-%s%s-%s" % (group, "-latest" if latest else "", version))
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    assert uv, "uv is not installed (it is in the locked test group): run make venv"
+    python = str(where / "bin" / "python")
+    if latest:
+        shutil.rmtree(where, ignore_errors=True)
+        newest = ("--upgrade", "--resolution", "highest", "-e", ".[pymysql]", "--group", group)
+        commands = [
+            [uv, "venv", "--quiet", "--python", sys.executable, str(where)],
+            [uv, "pip", "install", "--quiet", "--python", python, *newest],
+        ]
+    else:
+        locked = ("--locked", "--no-default-groups", "--group", group, "--extra", "pymysql")
+        commands = [[uv, "sync", "--quiet", "--python", sys.executable, *locked]]
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(where), "UV_PYTHON_DOWNLOADS": "never"}
+    for command in commands:
+        result = subprocess.run(
+            command,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+    return where / "bin" / "python"
 
 
 class PeakConnections:

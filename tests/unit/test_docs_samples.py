@@ -574,6 +574,7 @@ MAKE_VARIABLES: dict[str, Callable[[str], None] | None] = {
     "DJANGO_SUITE_ARGS": django_suite_args,
     "PYTEST_ARGS": None,
     "BENCH_ARGS": None,
+    "LOCK_ARGS": None,
 }
 
 PIP_NAMES = {"django-pooled-mysql"}

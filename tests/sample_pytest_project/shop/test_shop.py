@@ -104,10 +104,12 @@ def test_debug_toolbar_sql_panel_lists_the_requests_queries(client, settings):
 
 
 class MemoryTransport:
-    """A Sentry transport that keeps events in memory: nothing is sent anywhere."""
+    """A Sentry transport that keeps the spans it is given in memory: nothing is sent anywhere.
+    Each span as (op, description, data), from sentry-sdk 2.x's transaction events or 3.x's
+    streamed span items."""
 
     def __init__(self):
-        self.events = []
+        self.spans = []
 
     def __call__(self, options=None):
         import sentry_sdk.transport
@@ -118,13 +120,24 @@ class MemoryTransport:
             def capture_envelope(self, envelope):
                 for item in envelope.items:
                     if item.type == "transaction":
-                        transport.events.append(item.payload.json)
+                        for span in item.payload.json["spans"]:
+                            transport.spans.append(
+                                (span.get("op"), span.get("description"), span.get("data", {}))
+                            )
+                    elif item.type == "span":
+                        for span in item.payload.json["items"]:
+                            data = {
+                                key: value["value"]
+                                for key, value in span.get("attributes", {}).items()
+                            }
+                            if not span.get("is_segment"):
+                                transport.spans.append((data.get("sentry.op"), span["name"], data))
 
         return Transport(options)
 
 
 @pytest.fixture
-def sentry_events():
+def sentry_spans():
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
 
@@ -138,27 +151,36 @@ def sentry_events():
     )
     sentry_sdk.get_global_scope().set_client(client)
     try:
-        yield memory.events
+        yield memory.spans
     finally:
         client.close()
         sentry_sdk.get_global_scope().set_client(None)
 
 
-@pytest.mark.django_db
-def test_sentry_records_a_span_per_query(sentry_events):
+def sentry_root_span(name):
+    """A transaction (sentry-sdk 2.x) or a root span (3.x, where start_transaction() is gone)."""
     import sentry_sdk
 
-    with sentry_sdk.start_transaction(name="restock", op="task"):
+    if sentry_sdk.VERSION.startswith("2."):
+        return sentry_sdk.start_transaction(name=name, op="task")
+    return sentry_sdk.start_span(name=name)
+
+
+@pytest.mark.django_db
+def test_sentry_records_a_span_per_query(sentry_spans):
+    import sentry_sdk
+
+    with sentry_root_span("restock"):
         Product.objects.create(name="shelf")
         Product.objects.filter(name="shelf").update(stock=5)
         assert Product.objects.get(name="shelf").stock == 5
     sentry_sdk.flush()
-    (event,) = sentry_events
-    spans = [span for span in event["spans"] if span["op"] == "db"]
-    assert [span["description"].split()[0] for span in spans] == ["INSERT", "UPDATE", "SELECT"]
-    data = spans[0]["data"]
-    assert data["db.system"] == "mysql"
-    assert data["db.name"] == connection.settings_dict["NAME"]
+    spans = [(description, data) for op, description, data in sentry_spans if op == "db"]
+    assert [description.split()[0] for description, _ in spans] == ["INSERT", "UPDATE", "SELECT"]
+    data = spans[0][1]
+    # 3.x names them after OpenTelemetry's conventions.
+    assert data.get("db.system", data.get("db.system.name")) == "mysql"
+    assert data.get("db.name", data.get("db.namespace")) == connection.settings_dict["NAME"]
     assert data["server.address"] == connection.settings_dict["HOST"]
 
 
