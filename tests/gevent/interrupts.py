@@ -235,6 +235,10 @@ def every_wait() -> dict[str, Any]:
                 problems.append("wait %d: %s" % (n, exc))
             problems.extend("wait %d: %s" % (n, problem) for problem in own_answers())
             left = descriptors() - baseline
+            until = time.monotonic() + 1.0
+            while left and time.monotonic() < until:  # one being opened or closed: settle
+                gevent.sleep(0.02)
+                left = descriptors() - baseline
             if left and SPEC.get("driver") != "pymysql":
                 problems.append("wait %d: %d descriptor(s) left behind" % (n, left))
             if not trigger.fired:
