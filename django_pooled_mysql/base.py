@@ -15,9 +15,9 @@ from django.db.backends.mysql.creation import DatabaseCreation as MySQLDatabaseC
 from django.db.backends.mysql.validation import DatabaseValidation as MySQLDatabaseValidation
 from django.utils.functional import cached_property
 
-from .connect import SessionSetup
-from .connection import PooledConnection
-from .ownership import current_owner
+from .driver.connect import SessionSetup
+from .lease.connection import PooledConnection
+from .lease.ownership import current_owner
 from .pool import ConnectionPool, registry
 from .pool.options import PoolOptions, check_conn_max_age, parse_pool_option
 
@@ -103,8 +103,9 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             self.settings_error = str(exc)
         if self.pool_options is not None:
             # Django keeps this object in the creating thread's (greenlet's) local storage: a
-            # lease it pins is recovered when that thread ends (ownership.py). A weak reference,
-            # so that this object, which lives on in reference cycles, does not keep it.
+            # lease it pins is recovered when that thread ends (lease/ownership.py). A weak
+            # reference, so that this object, which lives on in reference cycles, does not keep
+            # it.
             self._pool_owner = weakref.ref(current_owner())
 
     def check_pool_settings(self) -> None:

@@ -6,7 +6,7 @@ Celery 5.6 it also calls ``close_pool()`` on every alias whose ``OPTIONS["pool"]
 the worker uses the prefork pool: Django's PostgreSQL pool (psycopg_pool) cannot cross a
 ``fork()``, so Celery throws it away around each task. Here that means a new connection, with
 its authentication and session set-up, for every task. This ENGINE needs none of it: a forked
-child forgets its parent's pools and builds its own (registry.py). So this fix-up is Celery's,
+child forgets its parent's pools and builds its own (pool/registry.py). So this fix-up is Celery's,
 except that for this ENGINE's aliases it
 
 - closes the Django connection around each task but keeps the process's pool;

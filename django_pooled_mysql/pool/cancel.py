@@ -37,9 +37,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..disconnect import error_code
-from ..gevent_support import native_reader_busy
-from ..wire import STREAM
+from ..driver.cooperative import native_reader_busy
+from ..driver.errors import error_code
+from ..driver.wire import STREAM
 
 if TYPE_CHECKING:
     from .pool import ConnectionPool
@@ -244,7 +244,7 @@ class Cancellations:
 
     def _kill(self, connection: Any, entries: list[_Entry]) -> set[int | None]:
         """KILL each session, then wait until the processlist no longer shows it."""
-        from ..execute import is_driver_error, run_on
+        from ..driver.execute import is_driver_error, run_on
 
         ids = [entry.thread_id for entry in entries if entry.thread_id is not None]
         gone: set[int | None] = set()

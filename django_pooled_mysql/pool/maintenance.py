@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..disconnect import error_code, peer_has_spoken
+from ..driver.errors import error_code
+from ..driver.sockets import peer_has_spoken
 from . import housekeeping
 from .backoff import SERVER_FULL_CODES
 from .cancel import GivenUp

@@ -34,9 +34,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
-from .. import gevent_support
-from ..disconnect import error_code, idle_probe, peer_has_spoken, probe_for, set_tcp_keepalive
-from ..native import native_for
+from ..driver import cooperative
+from ..driver.errors import error_code
+from ..driver.native import native_for
+from ..driver.sockets import idle_probe, peer_has_spoken, probe_for, set_tcp_keepalive
 from .backoff import SERVER_FULL_CODES, ServerFullBackoff
 from .cancel import Cancellations, GivenUp
 from .idle_queue import IdleQueue
@@ -217,7 +218,7 @@ class ConnectionPool(Pool):
         # A connect that failed gives its place back now; one interrupted while gevent's native
         # thread still connects, once that thread's connection is closed (a session on the
         # server until then).
-        late = gevent_support.take_late()
+        late = cooperative.take_late()
         if late is None:
             release()
         else:
@@ -393,7 +394,8 @@ class ConnectionPool(Pool):
 
     def within_timeout(self, connect: Callable[[], Any]) -> Any:
         """Run connect() (which opens a connection) bounded by the caller's deadline: the one set
-        by an outer wait, or ``timeout`` from now (connect.py lowers connect_timeout to it)."""
+        by an outer wait, or ``timeout`` from now (driver/connect.py lowers connect_timeout to
+        it)."""
         local = self._connecting
         if getattr(local, "deadline", None) is not None:
             return connect()
@@ -452,7 +454,8 @@ class ConnectionPool(Pool):
     def checkin(self, record: Any) -> None:
         """Check a clean connection back in (autocommit on, no transaction, no session state).
 
-        A connection with a command in flight (wire.py) is never handed on: it is given up."""
+        A connection with a command in flight (driver/wire.py) is never handed on: it is given
+        up."""
         if self.inherited:
             return
         connection = record.dbapi_connection
@@ -479,8 +482,8 @@ class ConnectionPool(Pool):
 
     def invalidate(self, record: Any, exc: BaseException | None = None) -> None:
         """Close a broken or dirty connection checked out by checkout(); its place stays (the
-        record reconnects on a later checkout). One with a command in flight (wire.py) is given
-        to the cancellations: its place is back once its server session is gone."""
+        record reconnects on a later checkout). One with a command in flight (driver/wire.py) is
+        given to the cancellations: its place is back once its server session is gone."""
         if self.inherited:
             return
         connection = record.dbapi_connection
@@ -591,7 +594,7 @@ def _reason(exc: BaseException | None) -> str:
 def keepalive(connection: Any) -> bool:
     """A round trip that keeps an idle connection alive; False if it failed."""
     try:
-        gevent_support.ping(connection)
+        cooperative.ping(connection)
     except Exception:
         return False
     return True

@@ -14,7 +14,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ..disconnect import error_code
+from ..driver.errors import error_code
 from .backoff import SERVER_FULL_CODES
 
 if TYPE_CHECKING:

@@ -119,7 +119,7 @@ class _Publisher:
         self._last: dict[int, tuple[Any, tuple[str, str], dict[str, Any]]] = {}
 
     def forget(self) -> None:
-        """After fork(): the parent's pools are not this process's (registry.py)."""
+        """After fork(): the parent's pools are not this process's (pool/registry.py)."""
         # The lock too: another thread may have held it at the fork.
         self._lock = threading.Lock()
         self._last = {}
@@ -250,7 +250,8 @@ def metrics_view(request: Any) -> Any:
 
 
 def _forget_in_child() -> None:
-    # The parent's pools, housekeeper and job are not the child's (registry.py, housekeeping.py).
+    # The parent's pools, housekeeper and job are not the child's (pool/registry.py and
+    # pool/housekeeping.py).
     global _lock
     _lock = threading.Lock()
     if _publisher is not None:

@@ -1,6 +1,6 @@
 """The INSERT-shape parser: table, columns, rows and RETURNING of one INSERT/REPLACE.
 
-The statement path (statement_state.py) decides from a shape whether an INSERT generated the id
+The statement path (lease/previous.py) decides from a shape whether an INSERT generated the id
 it reports. A parser of its own, not a rule: it reads values, which classification never needs.
 It expands every token but a bulk insert's ``_ROWS`` lists, which ``_rows()`` reads with one
 match per value (a 100 KB ``bulk_create()`` text takes milliseconds, benchmarks/lexer.py).

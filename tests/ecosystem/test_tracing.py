@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from django_pooled_mysql.connect import SERVER_FACTS_SQL
-from django_pooled_mysql.statement_state import RESTORE_SESSION
+from django_pooled_mysql.driver.connect import SERVER_FACTS_SQL
+from django_pooled_mysql.lease.previous import RESTORE_SESSION
 from tests.support.helpers import Scratch, run_script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +132,7 @@ def test_the_direct_path_is_left_only_while_something_instruments_the_driver(
     import MySQLdb.cursors
     from opentelemetry.instrumentation.mysqlclient import MySQLClientInstrumentor
 
-    from django_pooled_mysql.execute import can_execute_directly, check_connection
+    from django_pooled_mysql.driver.execute import can_execute_directly, check_connection
 
     plain = MySQLdb.connect(**scratch.wrapper(False).get_connection_params())
     try:

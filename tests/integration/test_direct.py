@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from django_pooled_mysql.execute import (
+from django_pooled_mysql.driver.execute import (
     can_execute_directly,
     execute_directly,
     run_with_driver_cursor,

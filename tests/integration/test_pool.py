@@ -10,7 +10,7 @@ import pytest
 from django.db import OperationalError, connections
 
 import django_pooled_mysql
-from django_pooled_mysql import connect as pooled_connect
+from django_pooled_mysql.driver import connect as pooled_connect
 from tests.settings import PREFIX
 from tests.support.helpers import (
     Admin,
@@ -80,7 +80,7 @@ def test_server_facts_are_read_once_per_pool(
 def test_pooling_off_gives_a_stock_connection(scratch: Scratch) -> None:
     db = scratch.wrapper(False)
     db.ensure_connection()
-    from django_pooled_mysql.connection import PooledConnection
+    from django_pooled_mysql.lease.connection import PooledConnection
 
     assert not isinstance(db.connection, PooledConnection)
     assert db.connection.get_server_info()
@@ -232,7 +232,7 @@ class Interrupted(BaseException):
 def test_base_exception_mid_statement_invalidates_the_connection(
     scratch: Scratch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from django_pooled_mysql import connection as connection_module
+    from django_pooled_mysql.lease import connection as connection_module
 
     db = scratch.wrapper({"pool_size": 1, "max_overflow": 0})
     first = session_id(db)

@@ -319,7 +319,7 @@ def test_opentelemetry_sample_instruments_the_driver() -> None:
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
         "module.instrument()\n"
         "assert hasattr(MySQLdb.connect, '__wrapped__')\n"
-        "from django_pooled_mysql.execute import check_connection\n"
+        "from django_pooled_mysql.driver.execute import check_connection\n"
         % str(EXAMPLES / "tracing_otel.py")
     )
 

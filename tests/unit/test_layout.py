@@ -1,5 +1,6 @@
-"""The layout's promises: the pool side imports nothing of Django; only base.py meets Django's
-backend; sql/ (text in, verdict out) imports nothing but itself and the standard library."""
+"""The layout's promises: imports go one way (Django's side -> lease -> pool -> driver; sql/
+imports nothing of the package), the four layers import nothing of Django, only base.py meets
+Django's backend, and sql/ (text in, verdict out) imports only the standard library."""
 
 from __future__ import annotations
 
@@ -9,30 +10,19 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "django_pooled_mysql"
-DJANGO_FREE = [
-    "pool",
-    "pool.pool",
-    "pool.registry",
-    "pool.idle_queue",
-    "pool.housekeeping",
-    "pool.options",
-    "pool.cancel",
-    "connect",
-    "execute",
-    "ownership",
-    "native",
-    "disconnect",
-    "sql",
-    "sql.tokens",
-    "sql.lexer",
-    "sql.statements",
-    "sql.words",
-    "sql.scan",
-    "sql.rules",
-    "sql.dispatch",
-    "sql.verdicts",
-    "sql.inserts",
-]
+# The four layers below Django's side, and what each may import of the package: imports go
+# one way (Django's side -> lease -> pool -> driver; sql is used by lease and imports nothing).
+LAYERS = {
+    "lease": {"lease", "pool", "driver", "sql", "exceptions"},
+    "pool": {"pool", "driver", "exceptions"},
+    "driver": {"driver", "exceptions"},
+    "sql": {"sql"},
+}
+DJANGO_FREE = sorted(
+    ".".join(path.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+    for layer in LAYERS
+    for path in (PACKAGE / layer).rglob("*.py")
+)
 
 
 def test_the_pool_side_imports_nothing_of_django() -> None:
@@ -83,3 +73,42 @@ def test_sql_imports_nothing_but_itself_and_the_standard_library() -> None:
                 if not inside and name.partition(".")[0] not in sys.stdlib_module_names:
                     offending.append("%s imports %s" % (path.relative_to(PACKAGE), name))
     assert offending == []
+
+
+def package_imports(path: Path, text: str | None = None) -> list[str]:
+    """The modules of this package that a file (or text standing at path) imports, lazy
+    imports included, absolute."""
+    relative = path.relative_to(PACKAGE).with_suffix("")
+    module = ".".join(("django_pooled_mysql", *relative.parts))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text() if text is None else text)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            names = [".".join(part for part in (base, node.module) if part)]
+        else:
+            continue
+        found += [name for name in names if name.startswith("django_pooled_mysql")]
+    return found
+
+
+def test_imports_go_one_way() -> None:
+    offending = []
+    for layer, allowed in LAYERS.items():
+        for path in sorted((PACKAGE / layer).rglob("*.py")):
+            for name in package_imports(path):
+                parts = name.split(".")
+                target = parts[1] if len(parts) > 1 else "(the package)"
+                if target not in allowed:
+                    offending.append("%s imports %s" % (path.relative_to(PACKAGE), name))
+    assert offending == []
+
+
+def test_the_one_way_test_sees_a_wrong_way_import() -> None:
+    # Relative imports are read as the interpreter resolves them, lazy ones too.
+    wire = PACKAGE / "driver" / "wire.py"
+    text = wire.read_text() + "\n\ndef late() -> None:\n    from ..pool import housekeeping\n"
+    assert "django_pooled_mysql.pool" in package_imports(wire, text)
+    assert "django_pooled_mysql.pool" not in package_imports(wire)

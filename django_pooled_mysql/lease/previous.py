@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .execute import LASTROWID, StatementResult
-from .sql import WORD, InsertShape, Verdict, describe_insert, lex
+from ..driver.execute import LASTROWID, StatementResult
+from ..sql import WORD, InsertShape, Verdict, describe_insert, lex
 
 # A statement that uses a table (a derived one), so that the server clears the diagnostics area
 # (a table-less SELECT does not, measured on MariaDB 10.11), and sets LAST_INSERT_ID().

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .execute import ResultSet, StatementResult
-from .wire import STREAM
+from ..driver.execute import ResultSet, StatementResult
+from ..driver.wire import STREAM
 
 if TYPE_CHECKING:
     from .connection import PooledConnection

@@ -51,7 +51,7 @@ def _cooperative_class(base: type) -> type:
             self.send_query(query)
             # gevent.Timeout or a kill raised here leaves the answer to come: the caller's
             # in_flight stays set, so the pool never reads this connection again and cancels
-            # the statement on the server (wire.py, cancel.py).
+            # the statement on the server (wire.py, pool/cancel.py).
             wait_read(self.fileno(), self._read_timeout, _LostDuringQuery)
             self.read_query_result()
 
@@ -91,7 +91,7 @@ def off_the_hub(call: Callable[[Any], Any], connection: Any) -> Any:
     A greenlet interrupted while it waits (gevent.Timeout, kill) returns at once; the thread
     goes on with the connection, which the caller's in_flight keeps from being handed on. The
     thread is left on the connection (``native_reader``), so that nobody closes or reads the
-    connection while C code in the thread still does (cancel.py waits for it)."""
+    connection while C code in the thread still does (pool/cancel.py waits for it)."""
     import gevent
 
     def task() -> tuple[Any, BaseException | None]:
@@ -161,9 +161,6 @@ def cooperative_connect(database: Any, params: dict[str, Any]) -> Any:
         # Interrupted (gevent.Timeout, kill) while the native thread connects: it goes on, and
         # its connection is a session on the server until closed. It is closed when the thread
         # is done, and only then is the caller's place in the pool given back (take_late()).
-        from .pool import housekeeping
-
-        housekeeping.housekeeper()  # started here, from ordinary code: it closes the connection
         late = _late[gevent.getcurrent()] = LateConnect()
         running.rawlink(late.arrived)
         raise
@@ -213,8 +210,8 @@ class LateConnect:
 
     The pool gives the caller's place back only once the connection the thread made, if any, is
     closed: until then it is (or may become) a session on the server. ``arrived()`` runs in the
-    hub when the thread is done and hands the close to the pool's housekeeper; ``then()`` gets
-    the pool's release, whichever of the two comes first.
+    hub when the thread is done and hands the close to a greenlet; ``then()`` gets the pool's
+    release, whichever of the two comes first.
     """
 
     def __init__(self) -> None:
@@ -222,10 +219,11 @@ class LateConnect:
         self._done = False
 
     def arrived(self, running: Any) -> None:
-        """The thread is done (a gevent link: runs in the hub, so it only hands work on)."""
-        from .pool import housekeeping
+        """The thread is done (a gevent link: runs in the hub, which must not block, so the
+        close and the release run in a greenlet of their own)."""
+        import gevent
 
-        housekeeping.submit(lambda: self._close(running))
+        gevent.spawn(self._close, running)
 
     def _close(self, running: Any) -> None:
         try:
@@ -250,7 +248,7 @@ _late: dict[Any, LateConnect] = {}
 
 
 def take_late() -> LateConnect | None:
-    """The late connect the calling greenlet's interrupted connect left, if any (pool.py)."""
+    """The late connect the calling greenlet's interrupted connect left, if any (pool/pool.py)."""
     if not _late:
         return None
     import gevent

@@ -6,7 +6,7 @@ sent and its answer not (all) read, rows streaming, a session reset, a ping. A c
 checked back in, reset for reuse or kept for the next statement only when ``in_flight`` is
 None; anything else is *uncertain* (an answer may be half-read, in the client library's buffer
 or still to come): it is never read again by anyone, and is given up through the pool's
-cancellations (cancel.py), because the server may still be running its statement.
+cancellations (pool/cancel.py), because the server may still be running its statement.
 
 The code that drives a command records the state where it is not plain from its control flow.
 A statement runs inside one call that either returns with everything read, or raises: its

@@ -3,13 +3,13 @@
 Outside a transaction each statement leases a physical connection and gives it back before
 returning. Turning autocommit off starts a *transaction lease*: the first statement pins a
 connection, which stays pinned until autocommit is turned back on. A statement that leaves state
-on the server session (session.py), or direct use of the raw connection, starts a *session
+on the server session (sql/), or direct use of the raw connection, starts a *session
 lease* that lasts until close(); that connection is then reset (closed and replaced) rather than
 returned, because nobody else may see its state. ``hold()``/``unhold()`` pin explicitly.
 
 A pinned lease whose owner is gone (its thread or greenlet ended, or this object was
-garbage-collected, without close()) is recovered by the pool (pool.py, ownership.py); the next
-use of this object, if any, finds the lease ended and treats it as a lost connection.
+garbage-collected, without close()) is recovered by the pool (pool/pinned.py, ownership.py);
+the next use of this object, if any, finds the lease ended and treats it as a lost connection.
 """
 
 from __future__ import annotations
@@ -22,11 +22,9 @@ from typing import Any
 
 import MySQLdb
 
-from . import gevent_support, raw_api
-from .cursor import PooledCursor, StreamingCursor, is_unbuffered
-from .disconnect import error_code, is_disconnect, never_reached_server
-from .exceptions import CommitInDoubt, ConnectionLostInTransaction
-from .execute import (
+from ..driver import cooperative
+from ..driver.errors import error_code, is_disconnect, never_reached_server
+from ..driver.execute import (
     INFO,
     LASTROWID,
     PENDING_ERROR,
@@ -35,10 +33,14 @@ from .execute import (
     is_driver_error,
     run_on,
 )
+from ..driver.wire import PING, STATEMENT
+from ..exceptions import CommitInDoubt, ConnectionLostInTransaction
+from ..pool import ConnectionPool, Lease, Watchers
+from ..sql import NO_EFFECT, Verdict, classify, remembered_verdicts
+from . import raw
+from .cursor import PooledCursor, StreamingCursor, is_unbuffered
 from .ownership import Owner
-from .pool import ConnectionPool, Lease, Watchers
-from .sql import NO_EFFECT, Verdict, classify, remembered_verdicts
-from .statement_state import (
+from .previous import (
     DIAGNOSTICS_READERS,
     INSERT_ID_READERS,
     PROBE_INSERT_ID,
@@ -49,7 +51,6 @@ from .statement_state import (
     row_count,
     substitute,
 )
-from .wire import PING, STATEMENT
 
 # callproc(): a procedure may do anything a CALL statement may.
 _CALL = classify("CALL procedure()")
@@ -92,7 +93,7 @@ class PooledConnection:
         self._lost: BaseException | None = None
         # Nesting depth of explicit pins (django_pooled_mysql.pinned()).
         self._holds = 0
-        # This Django connection's own LAST_INSERT_ID() (statement_state.py).
+        # This Django connection's own LAST_INSERT_ID() (previous.py).
         self._insert_id = InsertIdTracker()
         # The connection is pinned only to keep the previous statement's diagnostics
         # (warnings, an error) for the next statement.
@@ -397,7 +398,7 @@ class PooledConnection:
         same_session: bool,
     ) -> StatementResult:
         """Run one statement on a physical connection, serving what it reads of the previous
-        statement's state from this Django connection's own (statement_state.py)."""
+        statement's state from this Django connection's own (previous.py)."""
         values: dict[str, int] | None = None
         reads = verdict.reads_previous
         if reads:
@@ -661,7 +662,7 @@ class PooledConnection:
         lease = self._pinned_lease()
         if lease is not None:
             # On the hub for a cooperative connection, whose ping() would block it in C.
-            self._on_pinned(lease, gevent_support.ping, busy=PING)
+            self._on_pinned(lease, cooperative.ping, busy=PING)
             return True
         self._current_pool().touch()
         return True
@@ -717,16 +718,16 @@ class PooledConnection:
             "pass 'conv' in DATABASES[alias]['OPTIONS'] instead."
         )
 
-    cursorclass = raw_api.DriverSetting(
+    cursorclass = raw.DriverSetting(
         "Pass the class to connection.connection.cursor(cursorclass), or set 'cursorclass' "
         "in DATABASES[alias]['OPTIONS']."
     )
-    converter = raw_api.DriverSetting("Pass 'conv' in DATABASES[alias]['OPTIONS'].")
-    decoders = raw_api.DriverSetting("Pass 'conv' in DATABASES[alias]['OPTIONS'].")
-    encoding = raw_api.DriverSetting(
+    converter = raw.DriverSetting("Pass 'conv' in DATABASES[alias]['OPTIONS'].")
+    decoders = raw.DriverSetting("Pass 'conv' in DATABASES[alias]['OPTIONS'].")
+    encoding = raw.DriverSetting(
         "Set 'charset' in DATABASES[alias]['OPTIONS'] (SET NAMES on one session pins it)."
     )
-    errorhandler = raw_api.DriverSetting("Handle the errors where the statements are run.")
+    errorhandler = raw.DriverSetting("Handle the errors where the statements are run.")
 
     def _status(self, name: str) -> Any:
         # The previous statement's status, as the driver would report it now.
@@ -744,7 +745,7 @@ class PooledConnection:
         return last[WARNINGS] if name == "warning_count" else last[INFO]
 
     def __getattr__(self, name: str) -> Any:
-        # See raw_api.py for the three kinds of names.
+        # See raw.py for the three kinds of names.
         if name.startswith("__"):
             raise AttributeError(name)
         pool = self._current_pool()
@@ -752,9 +753,9 @@ class PooledConnection:
             raise AttributeError(
                 "%r object has no attribute %r" % (pool.connection_class.__name__, name)
             )
-        if name in raw_api.STATEMENT_STATUS:
+        if name in raw.STATEMENT_STATUS:
             return lambda: self._status(name)
-        if name in raw_api.SAME_ON_EVERY_CONNECTION:
+        if name in raw.SAME_ON_EVERY_CONNECTION:
             value = self._with_connection(lambda conn: getattr(conn, name))
             if not callable(value) or isinstance(value, type):
                 return value

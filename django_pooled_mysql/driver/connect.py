@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from . import gevent_support
+from . import cooperative
 from .execute import check_connection, is_driver_error
 from .native import native_for
 from .wire import RESET
@@ -107,10 +107,10 @@ class SessionSetup:
                 params = {**params, "connect_timeout": limit}
         if (
             self.cooperative
-            and gevent_support.gevent_patched()
-            and gevent_support.is_mysqlclient(database)
+            and cooperative.gevent_patched()
+            and cooperative.is_mysqlclient(database)
         ):
-            conn = gevent_support.cooperative_connect(database, params)
+            conn = cooperative.cooperative_connect(database, params)
         else:
             try:
                 conn = database.connect(**params)
@@ -143,7 +143,7 @@ class SessionSetup:
                 "SET SESSION TRANSACTION ISOLATION LEVEL %s" % self.isolation_level.upper()
             )
         if tracker:
-            # The server then flags every statement that changes the session (session.py).
+            # The server then flags every statement that changes the session (lease/connection.py).
             statements.append("SET SESSION session_track_state_change = ON")
         return statements
 
@@ -231,7 +231,7 @@ def _off_the_hub(conn: Any, call: Callable[[Any], Any]) -> Any:
     # library): for a cooperative connection under gevent, in gevent's native thread pool, so
     # that a slow or silent server stops this greenlet only, not the whole worker.
     if getattr(conn, "cooperative", False):
-        return gevent_support.off_the_hub(call, conn)
+        return cooperative.off_the_hub(call, conn)
     return call(conn)
 
 

@@ -11,8 +11,9 @@ So each thread gets an ``Owner`` token kept in thread-local storage of its own (
 it, and it holds nothing): the interpreter frees the token as soon as the thread's local storage
 goes, which is at thread exit for a thread and when a gevent greenlet finishes (gevent's local
 storage is cleared by a link on the greenlet). A pinned lease keeps a weak reference to its
-owner's token whose callback hands the lease to the housekeeper (housekeeping.py). Callbacks run
-at awkward moments (thread teardown, the gevent hub, a garbage collection), so they only enqueue.
+owner's token whose callback hands the lease to the housekeeper (pool/housekeeping.py).
+Callbacks run at awkward moments (thread teardown, the gevent hub, a garbage collection), so
+they only enqueue.
 """
 
 from __future__ import annotations
