@@ -49,3 +49,40 @@ def test_the_events_and_reset_state_the_pool_dispatches() -> None:
         "terminate_only",
         "asyncio_safe",
     }
+
+
+def _listen_count(collection: object) -> int:
+    return len(collection.listeners) + len(collection.parent_listeners)  # type: ignore[attr-defined]
+
+
+def test_the_listener_collections_the_hot_path_reads() -> None:
+    # checkout()/checkin() test `for_modify(dispatch)`'s `listeners` and `parent_listeners` with
+    # two attribute reads instead of dispatching an empty event per statement: the collection
+    # made once in __init__ must see a listener added later, at the pool or on Pool itself.
+    pool = ConnectionPool("hooks", lambda timeout: None, _options())
+    collection = pool.dispatch.checkout.for_modify(pool.dispatch)
+    assert collection is pool._on_checkout
+    assert _listen_count(collection) == 0
+    seen: list[object] = []
+
+    def listener(*args: object) -> None:
+        seen.append(args)
+
+    event.listen(pool, "checkout", listener)
+    try:
+        assert _listen_count(pool._on_checkout) == 1
+        pool._on_checkout("connection", "record", None)
+        assert seen == [("connection", "record", None)]
+    finally:
+        event.remove(pool, "checkout", listener)
+    event.listen(Pool, "checkin", listener)
+    try:
+        assert _listen_count(pool._on_checkin) == 1
+    finally:
+        event.remove(Pool, "checkin", listener)
+
+
+def _options() -> object:
+    from django_pooled_mysql.pool.options import parse_pool_option
+
+    return parse_pool_option("hooks", {})
