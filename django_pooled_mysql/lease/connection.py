@@ -79,7 +79,7 @@ class PooledConnection:
         # lease still pinned here is recovered by the pool.
         self._owner = owner
         self._is_shared = is_shared
-        # Made at the first pin, for every pin of this object (pool.watchers_for()).
+        # Made at the first pin, for every pin of this object (pool.pinned.watchers_for()).
         self._watchers: Watchers | None = None
         self._watched_pool: ConnectionPool | None = None
         self._lease: Lease | None = None
@@ -167,11 +167,11 @@ class PooledConnection:
         lease = self._pinned_lease()
         if lease is None:
             pool = self._current_pool()
-            lease = self._lease = pool.pin(self._watchers_for(pool), reason or why)
+            lease = self._lease = pool.pinned.pin(self._watchers_for(pool), reason or why)
         if reason is not None and self._session_pin is None:
             self._session_pin = reason
             lease.reason = reason
-            lease.pool.count_session_pin()
+            lease.pool.count("session_pins")
             logger.debug("pool %s: pin for session state (%s)", lease.pool.name, reason)
         return lease
 
@@ -483,15 +483,17 @@ class PooledConnection:
 
     def _adopt(self, pool: ConnectionPool, record: Any, connection: Any, reason: str) -> Lease:
         # A statement lease's connection becomes this Django connection's pinned lease.
-        lease = self._lease = pool.adopt(record, connection, self._watchers_for(pool), reason)
+        lease = self._lease = pool.pinned.adopt(
+            record, connection, self._watchers_for(pool), reason
+        )
         return lease
 
     def _watchers_for(self, pool: ConnectionPool) -> Watchers:
-        # Made at the first pin, for every pin of this object (pool.watchers_for()).
+        # Made at the first pin, for every pin of this object (pool.pinned.watchers_for()).
         watchers = self._watchers
         if watchers is None or self._watched_pool is not pool:
             owner = self._owner() if self._owner is not None else None
-            watchers = self._watchers = pool.watchers_for(self, owner)
+            watchers = self._watchers = pool.pinned.watchers_for(self, owner)
             self._watched_pool = pool
         return watchers
 

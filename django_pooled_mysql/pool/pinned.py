@@ -116,6 +116,11 @@ class PinnedLeases:
             refs.append(weakref.ref(owner, partial(self._on_gone, key, "owner")))
         return key, tuple(refs)
 
+    def pin(self, watchers: Watchers, reason: str) -> Lease:
+        """Check a connection out for a holder that keeps it across calls."""
+        record, connection = self._pool.checkout()
+        return self.adopt(record, connection, watchers, reason)
+
     def adopt(self, record: Any, connection: Any, watchers: Watchers, reason: str) -> Lease:
         """Make a connection checked out of the pool a pinned lease."""
         pool = self._pool

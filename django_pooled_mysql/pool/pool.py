@@ -23,12 +23,9 @@ invalidate, reset, close.
 from __future__ import annotations
 
 import logging
-import os
-import random
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from sqlalchemy import event
@@ -36,15 +33,15 @@ from sqlalchemy.pool import Pool
 
 from ..driver import cooperative
 from ..driver.errors import error_code
-from ..driver.native import native_for
-from ..driver.sockets import idle_probe, peer_has_spoken, probe_for, set_tcp_keepalive
 from .backoff import SERVER_FULL_CODES, ServerFullBackoff
 from .cancel import Cancellations, GivenUp
+from .health import checked_connection, keepalive
 from .idle_queue import IdleQueue
 from .maintenance import IdleMaintenance
 from .options import PoolOptions
-from .pinned import Lease, PinnedLeases, Watchers
-from .stats import Counters
+from .pinned import PinnedLeases
+from .records import close_quietly, forget_descriptors, note_connection
+from .stats import Counters, snapshot
 from .waits import Waits
 
 # At most one slow-checkout WARNING per pool this often (a starved pool would otherwise log a
@@ -210,11 +207,11 @@ class ConnectionPool(Pool):
         try:
             return self.within_timeout(self._create_connection)
         except BaseException:
-            self._after_connect_failed(self.give_up_place)
+            self.after_connect_failed(self.give_up_place)
             raise
 
     @staticmethod
-    def _after_connect_failed(release: Callable[[], object]) -> None:
+    def after_connect_failed(release: Callable[[], object]) -> None:
         # A connect that failed gives its place back now; one interrupted while gevent's native
         # thread still connects, once that thread's connection is closed (a session on the
         # server until then).
@@ -237,72 +234,22 @@ class ConnectionPool(Pool):
             raise
         info = connection_record.info
         try:
-            self._note_connection(conn, info)
+            note_connection(self, conn, info)
         except BaseException:
             # Interrupted before SQLAlchemy's record holds it: nothing else would close it
             # before a garbage collection.
-            self._forget_descriptors(info)
-            _close_quietly(conn)
+            forget_descriptors(self, info)
+            close_quietly(conn)
             raise
         self.backoff.connected()
         self.count("connects")
         logger.debug("pool %s: connect (%d open)", self.name, self.open_count())
         return conn
 
-    def _note_connection(self, conn: Any, info: dict[str, Any]) -> None:
-        # What the pool keeps about a new connection in its record's info.
-        if not self.connection_attributes:
-            self.connection_class = type(conn)
-            self.connection_attributes = frozenset(dir(conn))
-        conn.in_flight = None  # wire.py: idle, nothing unread
-        # The server's id of the session, to cancel it if a command is interrupted (cancel.py).
-        thread_id = getattr(conn, "thread_id", None)
-        info["thread_id"] = thread_id() if thread_id is not None else None
-        probe, fd = idle_probe(conn)
-        info["probe"] = probe
-        info["fd"] = fd
-        if fd >= 0:
-            self.fds[fd] = info
-            if self.options.tcp_keepalive is not None:
-                set_tcp_keepalive(fd, self.options.tcp_keepalive)
-            if hasattr(conn, "_force_close"):
-                # PyMySQL closes its socket when interrupted mid-read: a descriptor of the
-                # pool's own keeps the socket, so that the server's answer can still be seen
-                # (cancel.py); the socket closes with the connection (_on_close()).
-                watch = info["watch_fd"] = os.dup(fd)
-                self.fds[watch] = info
-                info["probe"] = probe_for(watch)
-        info["fresh"] = True
-        lifetime = self.options.lifetime
-        if lifetime is not None:
-            # max_lifetime less a random 0-10 %, so that connections opened together do not all
-            # expire together; recycle is exact.
-            spread = 1.0 if self.options.recycle is not None else random.uniform(0.9, 1.0)
-            info["retire_at"] = self.clock() + lifetime * spread
-        self.maintenance.schedule()
-        # The server's session-state tracker for this connection, where it can be read.
-        native = native_for(conn)
-        if native is not None and native.tracks_state:
-            native.watch_status()
-            info["native"] = native
-        else:
-            info["native"] = None
-
     def _on_close(self, dbapi_connection: Any, record: Any) -> None:
-        self._forget_descriptors(record.info)
+        forget_descriptors(self, record.info)
         self.count("closes")
         logger.debug("pool %s: close", self.name)
-
-    def _forget_descriptors(self, info: dict[str, Any]) -> None:
-        # The connection closes: its descriptor is no longer the pool's, and the pool's own
-        # second descriptor on the socket (PyMySQL) closes with it.
-        fd = info.get("fd", -1)
-        if self.fds.get(fd) is info:
-            del self.fds[fd]
-        watch = info.pop("watch_fd", None)
-        if watch is not None:
-            del self.fds[watch]
-            os.close(watch)
 
     def _on_invalidate(self, dbapi_connection: Any, record: Any, exc: BaseException | None) -> None:
         self.count("invalidations")
@@ -320,7 +267,7 @@ class ConnectionPool(Pool):
             else:
                 record.invalidate(invalid)
         except BaseException:
-            _close_quietly(connection)  # interrupted: the socket goes all the same
+            close_quietly(connection)  # interrupted: the socket goes all the same
             raise
         finally:
             if give_up_place:
@@ -412,44 +359,8 @@ class ConnectionPool(Pool):
 
     def checked_connection(self, record: Any) -> Any:
         """The connection of a record taken from the idle queue (or handed over), after the
-        health check: reconnected if needed; the checkout event fires."""
-        try:
-            connection = self._healthy_connection(record)
-        except BaseException as exc:
-            stuck = record.dbapi_connection
-            if stuck is not None and stuck.in_flight is not None:
-                # The health check's ping was interrupted: its answer is unread.
-                self.invalidate(record, exc)
-            else:
-                # The record goes back (without a connection); the next checkout reconnects it.
-                self._after_connect_failed(partial(self._do_return_conn, record))
-            raise
-        listeners = self._on_checkout
-        if listeners.listeners or listeners.parent_listeners:
-            listeners(connection, record, None)
-        return connection
-
-    def _healthy_connection(self, record: Any) -> Any:
-        options = self.options
-        if record.dbapi_connection is not None and self.clock() >= record.info.get(
-            "retire_at", _NEVER
-        ):
-            self.count("closed_lifetime")
-            logger.debug("pool %s: close connection at the end of its lifetime", self.name)
-            record.close()
-        # get_connection() also reconnects a record whose connection was invalidated or closed.
-        connection = record.dbapi_connection or self.within_timeout(record.get_connection)
-        info = record.info
-        if info.pop("fresh", False) or not options.pre_ping:
-            return connection
-        idle_for = self.clock() - info.get("idle_since", 0.0)
-        if peer_has_spoken(info.get("probe")) or (
-            idle_for > options.ping_after and not _ping(connection)
-        ):
-            record.invalidate(GivenUp("dropped by the server while idle"))
-            connection = self.within_timeout(record.get_connection)
-            info.pop("fresh", None)
-        return connection
+        health check (health.py): reconnected if needed; the checkout event fires."""
+        return checked_connection(self, record)
 
     def checkin(self, record: Any) -> None:
         """Check a clean connection back in (autocommit on, no transaction, no session state).
@@ -499,6 +410,10 @@ class ConnectionPool(Pool):
         """Places (records) in existence: idle, checked out or being cancelled."""
         return self._places
 
+    def cancelling(self) -> int:
+        """Places whose connection was given up mid-command, until its session is gone."""
+        return len(self._cancellations)
+
     def return_record(self, record: Any) -> None:
         """Take back a checked-out record whose connection was closed or given up (it reconnects
         on its next checkout)."""
@@ -507,26 +422,6 @@ class ConnectionPool(Pool):
     def touch(self) -> None:
         """Check a connection out and straight back in (connects the pool's first connection)."""
         self.checkin(self.checkout()[0])
-
-    # -- pinned leases (pinned.py) --------------------------------------------------------------
-
-    def watchers_for(self, holder: object, owner: object | None) -> Watchers:
-        """A holder's key and weak references to it and its owner, for its pins."""
-        return self.pinned.watchers_for(holder, owner)
-
-    def pin(self, watchers: Watchers, reason: str) -> Lease:
-        """Check a connection out for a holder that keeps it across calls (a pinned lease,
-        recovered if its holder or owner goes while pinned: pinned.py)."""
-        record, connection = self.checkout()
-        return self.pinned.adopt(record, connection, watchers, reason)
-
-    def adopt(self, record: Any, connection: Any, watchers: Watchers, reason: str) -> Lease:
-        """Make a connection checked out by checkout() a pinned lease."""
-        return self.pinned.adopt(record, connection, watchers, reason)
-
-    def count_session_pin(self) -> None:
-        """Count a Django connection pinning a connection for session state."""
-        self.count("session_pins")
 
     def close_and_return(self, record: Any) -> None:
         """Close a record's connection; the record (the place) goes back and reconnects on next
@@ -554,27 +449,8 @@ class ConnectionPool(Pool):
         return self.counters.opened()
 
     def stats(self) -> dict[str, Any]:
-        """Counters and gauges; key names are stable (documented in docs/reference.md)."""
-        counts = self.counters.snapshot()
-        places = self._places
-        idle_records = len(self.idle)
-        cancelling = len(self._cancellations)
-        in_use = max(places - idle_records - cancelling, 0)
-        open_ = counts["connects"] - counts["closes"]
-        options = self.options
-        return {
-            "pool_size": options.pool_size,
-            "max_overflow": options.max_overflow,
-            "max_open": options.max_connections,
-            "min_idle": options.min_idle,
-            "open": open_,
-            "in_use": in_use,
-            "idle": max(open_ - in_use - cancelling, 0),
-            "overflow": max(places - options.pool_size, 0),
-            "waiting": self.idle.waiting,
-            "cancelling": cancelling,
-            **counts,
-        }
+        """Counters and gauges; key names are stable (stats.py, docs/reference.md)."""
+        return snapshot(self)
 
     def close(self) -> None:
         """Close idle connections now and checked-out ones when they come back."""
@@ -589,35 +465,3 @@ _NEVER = float("inf")
 
 def _reason(exc: BaseException | None) -> str:
     return "no reason given" if exc is None else "%s: %s" % (type(exc).__name__, exc)
-
-
-def keepalive(connection: Any) -> bool:
-    """A round trip that keeps an idle connection alive; False if it failed."""
-    try:
-        cooperative.ping(connection)
-    except Exception:
-        return False
-    return True
-
-
-def _ping(connection: Any) -> bool:
-    # The checkout's health check: on the hub for a cooperative connection (gevent_support).
-    return keepalive(connection)
-
-
-def _close_quietly(connection: Any) -> None:
-    # A close that SQLAlchemy's record did not complete (interrupted): close the connection
-    # itself, so that its socket does not wait for a garbage collection.
-    if connection is None:
-        return
-    try:
-        connection.close()
-    except Exception:
-        # PyMySQL refuses a second close() once its first began ("Already closed") and may
-        # have been stopped before its socket was: its own last step closes that.
-        force_close = getattr(connection, "_force_close", None)
-        if force_close is not None:
-            try:
-                force_close()
-            except Exception:
-                pass

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import itertools
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .pool import ConnectionPool
 
 COUNTER = "counter"
 GAUGE = "gauge"
@@ -105,3 +108,26 @@ class Counters:
         # The next number a count will give, i.e. how many it gave: its repr is "count(n)".
         counts["requests"] = int(repr(self.requests)[6:-1])
         return counts
+
+
+def snapshot(pool: ConnectionPool) -> dict[str, Any]:
+    """A pool's counters and its gauges now (every key of KEYS)."""
+    counts = pool.counters.snapshot()
+    places = pool.places()
+    cancelling = pool.cancelling()
+    in_use = max(places - len(pool.idle) - cancelling, 0)
+    open_ = counts["connects"] - counts["closes"]
+    options = pool.options
+    return {
+        "pool_size": options.pool_size,
+        "max_overflow": options.max_overflow,
+        "max_open": options.max_connections,
+        "min_idle": options.min_idle,
+        "open": open_,
+        "in_use": in_use,
+        "idle": max(open_ - in_use - cancelling, 0),
+        "overflow": max(places - options.pool_size, 0),
+        "waiting": pool.idle.waiting,
+        "cancelling": cancelling,
+        **counts,
+    }

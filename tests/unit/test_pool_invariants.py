@@ -322,8 +322,8 @@ def test_stats_stay_right_while_a_pool_closes_with_connections_out() -> None:
 
     # Four out: two statement leases, a pinned lease that will be reset, one to invalidate.
     first, second = pool.checkout()[0], pool.checkout()[0]
-    watchers = pool.watchers_for(threading.current_thread(), None)
-    lease = pool.pin(watchers, "session state")
+    watchers = pool.pinned.watchers_for(threading.current_thread(), None)
+    lease = pool.pinned.pin(watchers, "session state")
     broken = pool.checkout()[0]
     consistent(in_use=4)
     # A fifth caller waits for one of them.
