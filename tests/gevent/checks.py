@@ -65,6 +65,18 @@ def session() -> int:
     return int(rows(*session_id_sql())[0][0])
 
 
+def settled_stats(deadline: float = 10.0) -> dict[str, Any]:
+    """pool_stats() once no place is in use or being cancelled (an interrupted statement's
+    session is cancelled with one of the pool's own connections, briefly in use), or at the
+    deadline."""
+    until = time.monotonic() + deadline
+    stats = django_pooled_mysql.pool_stats()
+    while (stats["in_use"] or stats["cancelling"]) and time.monotonic() < until:
+        gevent.sleep(0.01)
+        stats = django_pooled_mysql.pool_stats()
+    return stats
+
+
 def error_of(func: Any) -> Any:
     try:
         func()
@@ -198,7 +210,7 @@ def timeouts() -> dict[str, Any]:
         out["wait_timeout"] = True
     release.set()
     hold.join()
-    stats = django_pooled_mysql.pool_stats()
+    stats = settled_stats()
     out["in_use"] = stats["in_use"]
     out["waiting"] = stats["waiting"]
     out["invalidations"] = stats["invalidations"]
@@ -375,8 +387,7 @@ def later_results() -> dict[str, Any]:
         out["interrupted"] = "gevent.Timeout"
     out["interrupted_after"] = time.perf_counter() - started
     out["after"] = rows("SELECT 42")
-    stats = django_pooled_mysql.pool_stats()
-    out["in_use"] = stats["in_use"]
+    out["in_use"] = settled_stats()["in_use"]
     return out
 
 
