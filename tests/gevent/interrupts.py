@@ -151,18 +151,21 @@ def descriptors() -> int:
     return len(os.listdir("/proc/self/fd")) - len(connection.get_pool().fds)
 
 
+def answer_problem() -> str | None:
+    """One statement that must get its own answer; what went wrong, or None."""
+    marker = random.randrange(1 << 30)
+    try:
+        got = rows("SELECT %s", [marker])
+    except Exception as exc:
+        return "%s: %s" % (type(exc).__name__, exc)
+    if not got or got[0][0] != marker:
+        return "asked for %d, got %r" % (marker, got)
+    return None
+
+
 def own_answers() -> list[str]:
     """Problems seen by statements run after an interruption: each must get its own answer."""
-    problems = []
-    for _ in range(4):
-        marker = random.randrange(1 << 30)
-        try:
-            got = rows("SELECT %s", [marker])
-        except Exception as exc:
-            problems.append("%s: %s" % (type(exc).__name__, exc))
-            continue
-        if not got or got[0][0] != marker:
-            problems.append("asked for %d, got %r" % (marker, got))
+    problems = [problem for problem in (answer_problem() for _ in range(4)) if problem]
     connection.close()
     return problems
 
@@ -175,14 +178,9 @@ def bystanders(count: int) -> tuple[Any, list[str]]:
 
     def run() -> None:
         while not stop.is_set():
-            marker = random.randrange(1 << 30)
-            try:
-                got = rows("SELECT %s", [marker])
-            except Exception as exc:
-                problems.append("bystander: %s: %s" % (type(exc).__name__, exc))
-                continue
-            if not got or got[0][0] != marker:
-                problems.append("bystander asked for %d, got %r" % (marker, got))
+            problem = answer_problem()
+            if problem:
+                problems.append("bystander: " + problem)
         connection.close()
 
     greenlets = [gevent.spawn(run) for _ in range(count)]
