@@ -120,7 +120,7 @@ class PooledConnection:
         # cursor.lastrowid after a result set: mysqlclient reports the connection's previous
         # insert id (here: this Django connection's), PyMySQL None.
         mysqlclient = "send_query" in self._pool.connection_attributes
-        self._select_lastrowid: Any = 0 if mysqlclient else None
+        self.select_lastrowid: Any = 0 if mysqlclient else None
         self.closed = False
 
     def __repr__(self) -> str:
@@ -466,8 +466,8 @@ class PooledConnection:
         if lastrowid is not None and result[0][0][0] is None:
             # An OK packet's insert id (a statement with a result set has none of its own).
             self._ok_insert_id = lastrowid
-            if self._select_lastrowid is not None:
-                self._select_lastrowid = lastrowid
+            if self.select_lastrowid is not None:
+                self.select_lastrowid = lastrowid
 
     def _pin_for_session(self, reason: str) -> Lease:
         """Pin (or keep) a connection for a statement that leaves session state."""
@@ -552,6 +552,27 @@ class PooledConnection:
         else:
             self._keep_diagnostics(pool, record, connection, result)
         return result
+
+    # -- what the cursors use (cursor.py's Host) ----------------------------------------------
+
+    def result_released(self, result: StatementResult | None) -> None:
+        """A cursor was closed or read past its last result set (see _released)."""
+        self._released = result
+
+    def pinned_connection(self) -> Any:
+        """The physical connection pinned to this Django connection now, or None."""
+        lease = self._lease
+        return None if lease is None else lease.connection
+
+    def has_pin(self) -> bool:
+        """Whether a connection is still pinned here (not lost to a recovery or a fork)."""
+        return self._pinned_lease() is not None
+
+    def run_pinned(self, action: Callable[[Any], Any], busy: str) -> Any:
+        """action(connection) on the pinned connection (see _on_pinned())."""
+        lease = self._pinned_lease()
+        assert lease is not None, "run_pinned() without a pin"
+        return self._on_pinned(lease, action, busy)
 
     # -- the DB-API connection interface Django uses --------------------------------------
 
@@ -735,14 +756,14 @@ class PooledConnection:
         # The previous statement's status, as the driver would report it now.
         last = self._last
         if name == "insert_id":
-            if self._select_lastrowid is not None or last is None:
+            if self.select_lastrowid is not None or last is None:
                 # mysqlclient: the insert id of the last statement that had one.
                 return self._ok_insert_id
             return last[LASTROWID]  # PyMySQL: None after a result set
         if last is None:
             return None if name == "info" else 0
         if name == "affected_rows":
-            released = last is self._released and self._select_lastrowid is not None
+            released = last is self._released and self.select_lastrowid is not None
             return -1 if released else last[0][-1][2]
         return last[WARNINGS] if name == "warning_count" else last[INFO]
 

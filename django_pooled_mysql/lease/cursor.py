@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 from ..driver.execute import ResultSet, StatementResult
 from ..driver.wire import STREAM
 
-if TYPE_CHECKING:
-    from .connection import PooledConnection
+
+class Host(Protocol):
+    """What the cursors use of the Django connection's PooledConnection (connection.py)."""
+
+    closed: bool
+    # cursor.lastrowid after a result set, as the driver reports it.
+    select_lastrowid: Any
+
+    def run_statement(
+        self, method: str, query: Any, args: Any, cursorclass: Any = None
+    ) -> StatementResult: ...
+    def result_released(self, result: StatementResult | None) -> None: ...
+    def note_session_effect(self, query: Any) -> None: ...
+    def hold(self, why: str = ...) -> None: ...
+    def unhold(self) -> None: ...
+    def pinned_connection(self) -> Any: ...
+    def has_pin(self) -> bool: ...
+    def run_pinned(self, action: Callable[[Any], Any], busy: str) -> Any: ...
+
 
 # Base classes of the drivers' server-side cursors: mysqlclient's mix-in, PyMySQL's SSCursor.
 _STREAMING_BASES = frozenset({"CursorUseResultMixIn", "SSCursor"})
@@ -41,7 +58,7 @@ class PooledCursor:
     _result: StatementResult | None = None
     _closed = False
 
-    def __init__(self, connection: PooledConnection, cursorclass: Any = None) -> None:
+    def __init__(self, connection: Host, cursorclass: Any = None) -> None:
         self.connection = connection
         # A driver cursor class whose rows (dicts, ...) this cursor serves; None: the default.
         self._cursorclass = cursorclass
@@ -81,7 +98,7 @@ class PooledCursor:
         sets, lastrowid, self._executed, return_value, self.warning_count, _, self._pending = result
         self.description, self._rows, self.rowcount = sets[0]
         # After a result set the driver reports the connection's previous insert id (or None).
-        self.lastrowid = lastrowid if lastrowid is not None else self.connection._select_lastrowid
+        self.lastrowid = lastrowid if lastrowid is not None else self.connection.select_lastrowid
         self._position = 0
         self._more_sets = sets[1:] if len(sets) > 1 else ()
         return return_value
@@ -97,7 +114,7 @@ class PooledCursor:
                 self._pending = None
                 self._rows = ()
                 raise pending
-            self.connection._released = self._result
+            self.connection.result_released(self._result)
             return None
         self.description, self._rows, self.rowcount = sets[0]
         self._more_sets = sets[1:]
@@ -148,7 +165,7 @@ class PooledCursor:
         self._rows = ()
         self._more_sets = ()
         # For the driver's affected_rows() after a close (see PooledConnection._released).
-        self.connection._released = self._result
+        self.connection.result_released(self._result)
 
     def setinputsizes(self, *args: Any) -> None:
         """Does nothing, as the DB-API allows."""
@@ -175,7 +192,7 @@ class StreamingCursor:
     arraysize = 1
     _driver: Any = None
 
-    def __init__(self, connection: PooledConnection, cursorclass: Any) -> None:
+    def __init__(self, connection: Host, cursorclass: Any) -> None:
         self.connection = connection
         self._cursorclass = cursorclass
 
@@ -190,16 +207,16 @@ class StreamingCursor:
         pooled.note_session_effect(query)
         pooled.hold("server-side cursor")
         try:
-            lease = pooled._lease
-            assert lease is not None
-            self._driver = lease.connection.cursor(self._cursorclass)
+            connection = pooled.pinned_connection()
+            assert connection is not None
+            self._driver = connection.cursor(self._cursorclass)
             self._driver.arraysize = self.arraysize
             result = self._call("execute", query, args)
         except BaseException:
             self._finish()
             raise
         # The rows still to come are the connection's protocol state until the stream ends.
-        lease.connection.in_flight = STREAM
+        connection.in_flight = STREAM
         if self._driver is not None and self._driver.description is None:
             self._end_if_done()
         return result
@@ -209,18 +226,16 @@ class StreamingCursor:
         if driver is None:
             return None
         pooled = self.connection
-        lease = pooled._pinned_lease()
-        if lease is None:
+        if not pooled.has_pin():
             self._driver = None
             from MySQLdb import InterfaceError
 
             raise InterfaceError(0, "The connection of this server-side cursor is gone.")
-        return pooled._on_pinned(lease, lambda conn: getattr(driver, name)(*args), busy=STREAM)
+        return pooled.run_pinned(lambda conn: getattr(driver, name)(*args), STREAM)
 
     def _end_if_done(self) -> None:
         # The stream is over when the current result set is read and no other one follows.
-        pooled_lease = self.connection._lease
-        conn = pooled_lease.connection if pooled_lease is not None else None
+        conn = self.connection.pinned_connection()
         if conn is None or not _more_results(conn):
             self._finish()
 
@@ -230,12 +245,11 @@ class StreamingCursor:
             return
         pooled = self.connection
         try:
-            lease = pooled._lease
-            connection = lease.connection if lease is not None else None
-            if lease is not None and connection is not None and connection.in_flight in _OWN:
+            connection = pooled.pinned_connection()
+            if connection is not None and connection.in_flight in _OWN:
                 # The driver reads and drops the rest of the stream (a connection given up
                 # meanwhile is never read again: its lease is gone).
-                pooled._on_pinned(lease, lambda conn: driver.close(), busy=STREAM)
+                pooled.run_pinned(lambda conn: driver.close(), STREAM)
                 connection.in_flight = None
         finally:
             pooled.unhold()
