@@ -4,7 +4,7 @@ RUN_DB := $(PY) -m tests.support.mariadb_server run --
 # uv (make lock, the tests' side environments) uses the machine's interpreters, never its own.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: test test-fast test-latest lock lint docs demo django-suite bench bench-instructions bench-gevent clean venv
+.PHONY: test test-fast test-latest lock lint docs demo django-suite bench bench-instructions bench-gevent bench-pins clean venv
 
 ## System packages, uv, and .venv with uv.lock's exact versions (scripts/bootstrap.sh).
 venv:
@@ -55,6 +55,12 @@ django-suite: venv
 ## mysqlclient blocking vs cooperative vs PyMySQL under gevent (prints a table; not a test).
 bench-gevent: venv
 	$(RUN_DB) $(PY) benchmarks/gevent_compare.py $(BENCH_ARGS)
+
+## Idioms that hold a statement lease for a whole request (connection_created SET, per-request
+## SET, warnings) against plain requests, 200 gevent greenlets (prints a table; not a test;
+## docs/benchmarks.md). BENCH_ARGS="--seconds 15 --rounds 3" for a longer run.
+bench-pins: venv
+	$(RUN_DB) $(PY) benchmarks/session_pins.py $(BENCH_ARGS)
 
 ## ruff (lint and format) and mypy on the package and the tools around it ([tool.mypy] files).
 lint: venv
