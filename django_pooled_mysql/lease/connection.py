@@ -37,6 +37,7 @@ from ..driver.wire import PING, STATEMENT
 from ..exceptions import CommitInDoubt, ConnectionLostInTransaction
 from ..pool import ConnectionPool, Lease, Watchers
 from ..sql import NO_EFFECT, Verdict, classify, remembered_verdicts
+from ..sql.assignments import assignments
 from . import raw
 from .cursor import PooledCursor, StreamingCursor, is_unbuffered
 from .ownership import Owner
@@ -46,17 +47,20 @@ from .previous import (
     PROBE_INSERT_ID,
     RESTORE_SESSION,
     InsertIdTracker,
+    answer_from_capture,
+    get_diagnostics_from_capture,
     keeps_diagnostics,
     restore_column_names,
     row_count,
     substitute,
 )
+from .variables import EMPTY, State, bring_to, merged, missing_baselines, read_baselines
 
 # callproc(): a procedure may do anything a CALL statement may.
 _CALL = classify("CALL procedure()")
 _verdict_of = remembered_verdicts.get
-# Why a statement lease's connection is kept for the next statement (_keep_diagnostics()).
-_DIAGNOSTICS = "diagnostics of the previous statement"
+# What captures a statement's diagnostics before its connection goes back (_checkin_capturing()).
+_SHOW_WARNINGS = "SHOW WARNINGS"
 # Why a connection is pinned when the server's session-state tracker flagged a statement.
 _TRACKED = "session state changed by the statement (server's session tracker)"
 _NOTHING: Any = object()
@@ -93,11 +97,17 @@ class PooledConnection:
         self._lost: BaseException | None = None
         # Nesting depth of explicit pins (django_pooled_mysql.pinned()).
         self._holds = 0
+        # The session variables this Django connection set (variables.py): every connection
+        # it leases is brought to them first.
+        self._vars: State = EMPTY
+        # The last replayable SET could not be read back from the text the driver sent.
+        self._set_unread = False
         # This Django connection's own LAST_INSERT_ID() (previous.py).
         self._insert_id = InsertIdTracker()
-        # The connection is pinned only to keep the previous statement's diagnostics
-        # (warnings, an error) for the next statement.
-        self._diagnostics_hold = False
+        # The diagnostics (SHOW WARNINGS rows) of a statement that had warnings or failed on a
+        # statement lease, read before its connection went back: (the result they belong to,
+        # whether the statement failed, rows). See _captured().
+        self._diagnostics: tuple[Any, bool, Any] | None = None
         # The lease that ran the previous statement, with nothing run on it since (None: it ran
         # on a statement lease, or something else ran there after it).
         self._previous_session: Lease | None = None
@@ -167,7 +177,12 @@ class PooledConnection:
         lease = self._pinned_lease()
         if lease is None:
             pool = self._current_pool()
-            lease = self._lease = pool.pinned.pin(self._watchers_for(pool), reason or why)
+            record, connection = pool.checkout()
+            if connection.session_vars is not self._vars:
+                record, connection = self._bring(pool, record, connection)
+            lease = self._lease = pool.pinned.adopt(
+                record, connection, self._watchers_for(pool), reason or why
+            )
         if reason is not None and self._session_pin is None:
             self._session_pin = reason
             lease.reason = reason
@@ -224,7 +239,6 @@ class PooledConnection:
         self._session_pin = None
         self._begun = False
         self._holds = 0
-        self._diagnostics_hold = False
         if session_pin is not None or begun:
             # Session state or an unfinished transaction: nobody else may inherit it.
             lease.reset(session_pin or "unfinished transaction")
@@ -237,7 +251,6 @@ class PooledConnection:
             and not self._in_transaction
             and self._session_pin is None
             and self._holds == 0
-            and not self._diagnostics_hold
         ):
             self._unpin()
 
@@ -282,6 +295,8 @@ class PooledConnection:
         if pool.closed:
             pool = self._current_pool()
         record, connection = pool.checkout()
+        if connection.session_vars is not self._vars:
+            record, connection = self._bring(pool, record, connection)
         try:
             result = run_on(connection, method, query, args, cursorclass, True)
         except BaseException as exc:
@@ -290,8 +305,10 @@ class PooledConnection:
             if result[PENDING_ERROR] is None and not result[WARNINGS]:
                 pool.checkin(record)
             else:
-                self._keep_diagnostics(pool, record, connection, result)
+                self._checkin_capturing(pool, record, connection, result, False)
         # What the next statement or a raw status call (affected_rows(), ...) may ask about.
+        if self._diagnostics is not None:
+            self._carry_diagnostics(query, result)
         self._last = result
         if result[LASTROWID] is not None:
             self._note_insert_id(result)
@@ -304,7 +321,7 @@ class PooledConnection:
     ) -> StatementResult:
         """A statement on a pinned connection, or one that leaves session state, reads the
         previous statement's, or may change the session where its text does not show it."""
-        if verdict.leaves is not None:
+        if verdict.leaves is not None and (verdict.replays is None or method != "execute"):
             lease: Lease | None = self._pin_for_session(verdict.leaves)
         elif self._lease is not None or self._in_transaction:
             lease = self._lease
@@ -317,8 +334,6 @@ class PooledConnection:
             lease = None
         if lease is None:
             return self._run_leased(verdict, method, query, args, cursorclass)
-        held_for_diagnostics = self._diagnostics_hold
-        self._diagnostics_hold = False
         same_session = self._previous_session is lease
         try:
             # _on_pinned(), inline: this runs for every statement of a transaction.
@@ -337,26 +352,23 @@ class PooledConnection:
             if is_disconnect(exc) or (connection is not None and connection.in_flight is not None):
                 self._drop_pinned(exc)
             self._failed_after = self._last
+            # The error's diagnostics are on the pinned session, if it is still pinned.
             self._previous_session = self._lease
-            if held_for_diagnostics and self._lease is lease:
-                # The new error's diagnostics are on this connection now.
-                self._diagnostics_hold = True
+            self._diagnostics = None
             raise
         pending = result[PENDING_ERROR]
         if pending is not None and is_disconnect(pending):
             self._drop_pinned(pending)
+        elif self._set_unread:
+            self._set_unread = False
+            self._pin(verdict.leaves)
         elif (
             verdict.hidden_effects
             and self._session_pin is None
             and self._changed_session(lease.record, verdict)
         ):
             self._pin(_TRACKED)
-        if held_for_diagnostics and (
-            pending is not None or result[WARNINGS] or keeps_diagnostics(query)
-        ):
-            # New diagnostics, or a statement that left the previous ones in place.
-            self._diagnostics_hold = True
-        self._after(result)
+        self._after(result, query)
         if not self._in_transaction:  # (inside one, nothing unpins)
             self._unpin_if_unneeded()
         return result
@@ -367,14 +379,23 @@ class PooledConnection:
         # _run_special() on a statement lease.
         pool = self._current_pool()
         record, connection = pool.checkout()
+        if connection.session_vars is not self._vars:
+            record, connection = self._bring(pool, record, connection)
         try:
             result = self._run_on(
                 connection, record, verdict, method, query, args, cursorclass, False
             )
         except BaseException as exc:
-            result = self._statement_failed(pool, record, exc, method, query, args, cursorclass)
+            result = self._statement_failed(
+                pool, record, exc, method, query, args, cursorclass, verdict
+            )
         else:
-            if self._changed_session(record, verdict):
+            if self._set_unread:
+                # A SET whose sent text could not be read back: pinned, as before replaying.
+                self._set_unread = False
+                self._adopt(pool, record, connection, verdict.leaves or "SET")
+                self._pin(verdict.leaves)
+            elif self._changed_session(record, verdict):
                 # The server reports state the text did not show (a trigger or stored function
                 # set a user variable, ...): the connection stays with this Django connection.
                 self._adopt(pool, record, connection, _TRACKED)
@@ -382,8 +403,8 @@ class PooledConnection:
             elif result[PENDING_ERROR] is None and not result[WARNINGS]:
                 pool.checkin(record)
             else:
-                self._keep_diagnostics(pool, record, connection, result)
-        self._after(result)
+                self._checkin_capturing(pool, record, connection, result, False)
+        self._after(result, query)
         return result
 
     def _run_on(
@@ -399,20 +420,33 @@ class PooledConnection:
     ) -> StatementResult:
         """Run one statement on a physical connection, serving what it reads of the previous
         statement's state from this Django connection's own (previous.py)."""
+        if verdict.replays is not None and method == "execute":
+            return self._run_set(connection, verdict.replays, query, args, cursorclass)
         values: dict[str, int] | None = None
+        captured = None
         reads = verdict.reads_previous
         if reads:
             if reads & INSERT_ID_READERS or (reads & DIAGNOSTICS_READERS and not same_session):
                 # This connection's own LAST_INSERT_ID(), and an empty diagnostics area: the
-                # previous statement's would have been kept on a held connection.
+                # previous statement's, if it had any, were captured (_checkin_capturing()).
                 run_on(connection, "execute", RESTORE_SESSION, [self._insert_id.value])
                 same_session = False
+                if reads & DIAGNOSTICS_READERS:
+                    captured = self._captured()
+                    if captured is not None and "GET DIAGNOSTICS" in reads:
+                        rewritten = get_diagnostics_from_capture(
+                            query, captured, row_count(self._last, self._failed_after is self._last)
+                        )
+                        if rewritten is not None:
+                            query, args, captured = rewritten, None, None
             if not same_session and verdict.reader_spans and type(query) is str:
                 values = self._previous_values()
                 original, query = query, substitute(query, verdict.reader_spans, values)
         result = run_on(connection, method, query, args, cursorclass)
         if values:
             result = _with_description(result, verdict, original, values)
+        if captured is not None:
+            result = answer_from_capture(captured, query, result)
         if verdict.inserts and self._insert_id.after(verdict, query, args, result):
             # Read before the session's status is replaced by the probe's.
             changed = self._changed_session(record, verdict)
@@ -440,6 +474,46 @@ class PooledConnection:
         native = record.info.get("native")
         return native is not None and native.state_changed()
 
+    def _run_set(
+        self, connection: Any, keys: tuple[str, ...], query: Any, args: Any, cursorclass: Any
+    ) -> StatementResult:
+        """Run a replayable SET (variables.py) and make its values this Django connection's."""
+        baselines = self._pool.session_baselines
+        missing = missing_baselines(keys, connection.session_vars, baselines)
+        if missing:
+            read_baselines(connection, missing, baselines)
+        result = run_on(connection, "execute", query, args, cursorclass)
+        sent = result[2]
+        try:
+            text = sent.decode(connection.encoding) if isinstance(sent, bytes) else sent
+            found = assignments(text) if isinstance(text, str) else None
+        except (LookupError, UnicodeDecodeError):
+            found = None
+        if found is None:
+            self._set_unread = True
+        else:
+            self._vars = merged(self._vars, found, baselines)
+            connection.session_vars = merged(connection.session_vars, found, baselines)
+        return result
+
+    def _bring(self, pool: ConnectionPool, record: Any, connection: Any) -> tuple[Any, Any]:
+        """Give a connection just checked out this Django connection's session variables
+        (variables.py). A failed SET fails the statement and retires the connection; one that
+        has a value whose baseline cannot be written back is replaced by another."""
+        while True:
+            try:
+                replayed = bring_to(connection, self._vars, pool.session_baselines)
+                if replayed is not None:
+                    if replayed:
+                        pool.count("variable_replays")
+                    return record, connection
+            except BaseException as exc:
+                pool.invalidate(record, exc)
+                raise
+            # Ends: each turn retires one such connection, and a new one has none of them.
+            pool.invalidate(record, None)
+            record, connection = pool.checkout()
+
     def _previous_values(self) -> dict[str, int]:
         last = self._last
         failed = self._failed_after is last
@@ -451,8 +525,10 @@ class PooledConnection:
             "@@ERROR_COUNT": 1 if failed else 0,
         }
 
-    def _after(self, result: StatementResult) -> None:
+    def _after(self, result: StatementResult, query: Any) -> None:
         # What the next statement or a raw status call (affected_rows(), ...) may ask about.
+        if self._diagnostics is not None:
+            self._carry_diagnostics(query, result)
         self._last = result
         self._previous_session = None if self._session_touched else self._lease
         self._session_touched = False
@@ -497,18 +573,51 @@ class PooledConnection:
             self._watched_pool = pool
         return watchers
 
-    def _keep_diagnostics(
-        self, pool: ConnectionPool, record: Any, connection: Any, result: StatementResult
+    def _checkin_capturing(
+        self, pool: ConnectionPool, record: Any, connection: Any, key: Any, failed: bool
     ) -> None:
-        """After a statement lease's statement that had warnings (or a later statement of its
-        text failed): keep its connection for this Django connection's next statement, so that
-        SHOW WARNINGS and the like read this statement's diagnostics (as ProxySQL does)."""
-        pending = result[PENDING_ERROR]
+        """Check in a statement lease's connection after a statement that had warnings or
+        failed, reading its diagnostics first (SHOW WARNINGS, one round trip), so that the next
+        statement's readers answer as on one session while nobody holds this one idle."""
+        pending = key[PENDING_ERROR] if not failed else None
         if pending is not None and is_disconnect(pending):
             pool.invalidate(record, pending)
             return
-        self._previous_session = self._adopt(pool, record, connection, _DIAGNOSTICS)
-        self._diagnostics_hold = True
+        try:
+            shown = run_on(connection, "execute", _SHOW_WARNINGS, None)
+        except BaseException as exc:
+            # Lost with the connection: the readers find no diagnostics.
+            pool.invalidate(record, exc)
+            if not isinstance(exc, Exception):
+                raise
+            logger.debug("pool %s: diagnostics not read (%s)", pool.name, exc)
+            return
+        self._diagnostics = (key, failed, shown[0][0][1])
+        pool.checkin(record)
+
+    def _captured(self) -> Any:
+        """The captured diagnostics, if they are the previous statement's."""
+        captured = self._diagnostics
+        if captured is None or captured[0] is not self._last:
+            return None
+        return captured[2] if captured[1] == (self._failed_after is self._last) else None
+
+    def _carry_diagnostics(self, query: Any, result: StatementResult) -> None:
+        # Before result becomes _last: captured diagnostics stay the next statement's only if
+        # the server would leave them in place after query (previous.py), or they are its own.
+        captured = self._diagnostics
+        assert captured is not None
+        if captured[0] is result:
+            return
+        if (
+            not result[WARNINGS]
+            and result[PENDING_ERROR] is None
+            and self._captured() is not None
+            and keeps_diagnostics(query)
+        ):
+            self._diagnostics = (result, False, captured[2])
+        else:
+            self._diagnostics = None
 
     def _statement_failed(
         self,
@@ -519,19 +628,18 @@ class PooledConnection:
         query: Any,
         args: Any,
         cursorclass: Any,
+        verdict: Verdict = NO_EFFECT,
     ) -> StatementResult:
-        """A statement lease's statement raised: keep the connection for the error's diagnostics
-        or discard it, and retry once on a fresh connection if the statement cannot have reached
-        the server."""
+        """A statement lease's statement raised: capture the error's diagnostics and check the
+        connection in, or discard it, and retry once on a fresh connection if the statement
+        cannot have reached the server."""
         self._failed_after = self._last
         self._previous_session = None
-        if not is_disconnect(exc) and record.dbapi_connection.in_flight is None:
+        self._diagnostics = None
+        connection = record.dbapi_connection
+        if not is_disconnect(exc) and connection.in_flight is None:
             # SHOW ERRORS, SHOW WARNINGS and @@error_count of the next statement read this.
-            self._adopt(
-                pool, record, record.dbapi_connection, "diagnostics of the previous statement"
-            )
-            self._diagnostics_hold = True
-            self._previous_session = self._lease
+            self._checkin_capturing(pool, record, connection, self._last, True)
             raise exc
         pool.invalidate(record, exc)
         if not never_reached_server(exc):
@@ -540,17 +648,30 @@ class PooledConnection:
             "pool %s: statement not sent (%s); retrying on a fresh connection", pool.name, exc
         )
         record, connection = pool.checkout()
+        if connection.session_vars is not self._vars:
+            record, connection = self._bring(pool, record, connection)
         try:
-            result = run_on(connection, method, query, args, cursorclass)
+            if verdict is NO_EFFECT:
+                result = run_on(connection, method, query, args, cursorclass)
+            else:
+                result = self._run_on(
+                    connection, record, verdict, method, query, args, cursorclass, False
+                )
         except BaseException as again:
             if is_disconnect(again):
                 pool.invalidate(record, again)
                 raise
-            return self._statement_failed(pool, record, again, method, query, args, cursorclass)
-        if result[PENDING_ERROR] is None and not result[WARNINGS]:
+            return self._statement_failed(
+                pool, record, again, method, query, args, cursorclass, verdict
+            )
+        if self._set_unread:
+            self._set_unread = False
+            self._adopt(pool, record, connection, verdict.leaves or "SET")
+            self._pin(verdict.leaves)
+        elif result[PENDING_ERROR] is None and not result[WARNINGS]:
             pool.checkin(record)
         else:
-            self._keep_diagnostics(pool, record, connection, result)
+            self._checkin_capturing(pool, record, connection, result, False)
         return result
 
     # -- what the cursors use (cursor.py's Host) ----------------------------------------------

@@ -14,9 +14,13 @@ module keeps, per Django connection, what its previous statement left, and the c
 - ``ROW_COUNT()``, ``FOUND_ROWS()``, ``@@warning_count``, ``@@error_count`` in the first statement
   of a text: replaced by the captured value, unless the statement runs on the very session that
   ran the previous statement with nothing else run there since;
-- the diagnostics area: a statement lease whose statement had warnings or failed keeps its
-  connection for the next statement (as ProxySQL does after warnings), so ``SHOW WARNINGS`` and
-  the like read it there; without warnings, the reader first clears the session it lands on.
+- the diagnostics area: after a statement lease's statement that had warnings or failed, its
+  diagnostics are read (``SHOW WARNINGS``, one round trip, only then) before the connection goes
+  back, so that nobody keeps a connection idle for them; ``SHOW WARNINGS``/``SHOW ERRORS`` (with
+  ``LIMIT`` or ``COUNT(*)``) of the next statement are answered with those rows, in the
+  description the server gives them (answer_from_capture()); the reader first clears the
+  session it lands on. ``GET DIAGNOSTICS`` reads the session it runs on: inside the same
+  transaction as the statement it reads that statement's.
 """
 
 from __future__ import annotations
@@ -70,6 +74,104 @@ def keeps_diagnostics(query: Any) -> bool:
             _keeps.clear()
         _keeps[query] = keeps
     return keeps
+
+
+def answer_from_capture(rows: Any, query: Any, result: StatementResult) -> StatementResult:
+    """result of a diagnostics reader run on a session with an empty diagnostics area, with the
+    rows the previous statement's own session would have shown (its SHOW WARNINGS rows, read
+    before its connection went back). ``SHOW WARNINGS|ERRORS [LIMIT [offset,] count]`` and
+    ``SHOW COUNT(*) WARNINGS|ERRORS`` alone in their text; anything else is left as it ran."""
+    form = _reader_form(query)
+    if form is None or not result[0] or result[0][0][0] is None:
+        return result
+    which, count_only, offset, limit = form
+    if which == "ERRORS":
+        rows = [row for row in rows if str(row[0]) == "Error"]
+    if count_only:
+        answer: Any = ((len(rows),),)
+    else:
+        answer = tuple(rows[offset : None if limit is None else offset + limit])
+    description = result[0][0][0]
+    return ([(description, answer, len(answer)), *result[0][1:]], *result[1:])
+
+
+# GET DIAGNOSTICS items answered from the captured rows (Level, Code, Message).
+_CONDITION_ITEMS = {"MESSAGE_TEXT": 2, "MYSQL_ERRNO": 1}
+
+
+def get_diagnostics_from_capture(query: Any, rows: Any, row_count: int) -> str | None:
+    """``GET [CURRENT] DIAGNOSTICS @a = NUMBER, @b = ROW_COUNT`` or ``... CONDITION n @a =
+    MESSAGE_TEXT, @b = MYSQL_ERRNO`` as the SET that assigns what the previous statement's
+    session would have; None for any other form or item (it then reads the session it runs on)."""
+    if type(query) is not str:
+        return None
+    tokens = [token for token in lex(query) if token.kind != "SEMICOLON"]
+    values = [token.value for token in tokens]
+    position = 2 if values[1:2] == ["CURRENT"] else 1
+    if values[:1] != ["GET"] or values[position : position + 1] != ["DIAGNOSTICS"]:
+        return None
+    position += 1
+    condition = None
+    if values[position : position + 1] == ["CONDITION"]:
+        if position + 1 >= len(values) or not values[position + 1].isdigit():
+            return None
+        condition = int(values[position + 1])
+        if not 1 <= condition <= len(rows):
+            return None  # the server's own error for a condition number out of range
+        position += 2
+    assignments = []
+    items = tokens[position:]
+    for start in range(0, len(items), 4):
+        item = items[start : start + 4]
+        if len(item) < 3 or item[0].kind != "USER_VAR" or item[1].value != "=":
+            return None
+        if len(item) == 4 and item[3].value != ",":
+            return None
+        name = item[2].value
+        if condition is None:
+            value: Any = {"NUMBER": len(rows), "ROW_COUNT": row_count}.get(name)
+        else:
+            column = _CONDITION_ITEMS.get(name)
+            value = None if column is None else rows[condition - 1][column]
+        if value is None:
+            return None
+        if isinstance(value, (bytes, str)):
+            raw = value.encode() if isinstance(value, str) else value
+            # A hex literal reads the same whatever the server's sql_mode (backslashes, quotes).
+            value = "CONVERT(X'%s' USING utf8mb4)" % raw.hex() if raw else "''"
+        assignments.append("%s = %s" % (query[item[0].start : item[0].end], value))
+    return "SET " + ", ".join(assignments) if assignments else None
+
+
+_forms: dict[str, Any] = {}
+
+
+def _reader_form(query: Any) -> tuple[str, bool, int, int | None] | None:
+    # (WARNINGS or ERRORS, COUNT(*), offset, limit) of a SHOW reader text, else None.
+    if type(query) is not str:
+        return None
+    if query in _forms:
+        return _forms[query]
+    tokens = [token for token in lex(query) if token.kind != "SEMICOLON"]
+    values = [token.value for token in tokens]
+    form: tuple[str, bool, int, int | None] | None = None
+    if values[:1] == ["SHOW"]:
+        count_only = values[1:5] == ["COUNT", "(", "*", ")"]
+        rest = values[5:] if count_only else values[1:]
+        if rest[:1] in (["WARNINGS"], ["ERRORS"]):
+            which, limit_part = rest[0], rest[1:]
+            if not limit_part:
+                form = (which, count_only, 0, None)
+            elif not count_only and limit_part[0] == "LIMIT":
+                numbers = [value for value in limit_part[1:] if value != ","]
+                if all(value.isdigit() for value in numbers) and 1 <= len(numbers) <= 2:
+                    offset = int(numbers[0]) if len(numbers) == 2 else 0
+                    form = (which, False, offset, int(numbers[-1]))
+    if len(query) <= _SHAPE_TEXT_MAX:
+        if len(_forms) >= _SHAPES_MAX:
+            _forms.clear()
+        _forms[query] = form
+    return form
 
 
 def row_count(result: StatementResult | None, failed: bool) -> int:

@@ -176,6 +176,7 @@ class PinnedLeases:
                 logger.info("pool %s: reset failed (%s); reconnecting", pool.name, exc)
                 return
             if clean:
+                connection.session_vars = ()  # back to the pool's setup (lease/variables.py)
                 logger.debug("pool %s: reset session in place (%s)", pool.name, reason)
                 if pool.dispatch.reset:
                     pool.dispatch.reset(connection, record, _RESET_STATE)

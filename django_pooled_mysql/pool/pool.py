@@ -88,6 +88,9 @@ class ConnectionPool(Pool):
         self._connect = connect
         # Resets a physical connection's session for reuse (True) or says it cannot (False).
         self.reset_session = reset_session
+        # Session variables' values after the pool's session setup, read by the lease layer
+        # (lease/variables.py) to give a connection's replayed variables back.
+        self.session_baselines: dict[str, Any] = {}
         self.idle = IdleQueue(use_lifo=options.use_lifo)
         # Places whose connections were given up mid-command, until their sessions are gone.
         self._cancellations = Cancellations(self)

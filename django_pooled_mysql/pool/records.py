@@ -25,6 +25,8 @@ def note_connection(pool: ConnectionPool, conn: Any, info: dict[str, Any]) -> No
         pool.connection_class = type(conn)
         pool.connection_attributes = frozenset(dir(conn))
     conn.in_flight = None  # wire.py: idle, nothing unread
+    # Session variables set on it beyond the pool's setup (lease/variables.py): none yet.
+    conn.session_vars = ()
     # The server's id of the session, to cancel it if a command is interrupted (cancel.py).
     thread_id = getattr(conn, "thread_id", None)
     info["thread_id"] = thread_id() if thread_id is not None else None

@@ -43,6 +43,10 @@ KEYS: dict[str, tuple[str, str]] = {
     "closed_overflow": (COUNTER, "Connections closed as they came back, pool_size being idle."),
     "keepalive_pings": (COUNTER, "Pings of connections idle longer than keepalive_time."),
     "session_pins": (COUNTER, "Django connections that pinned a connection for session state."),
+    "variable_replays": (
+        COUNTER,
+        "SET statements that gave a leased connection its Django connection's session variables.",
+    ),
     "resets": (COUNTER, "Sessions reset before reuse (session state, unfinished transaction)."),
     "reset_reconnects": (COUNTER, "Resets done by closing the connection and reconnecting."),
     "server_refusals": (COUNTER, "Connects the server refused for capacity (1040, 1203, 1226)."),

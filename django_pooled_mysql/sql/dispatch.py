@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .assignments import replayable
 from .lexer import _expand
 from .rules import (
     _alter,
@@ -72,7 +73,10 @@ def _statement(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> N
 
 
 def _set(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
-    """SET: pins unless every item is global (or it is SET PASSWORD / DEFAULT ROLE / STATEMENT)."""
+    """SET: pins unless every item is global (or it is SET PASSWORD / DEFAULT ROLE / STATEMENT);
+    a text's first statement that sets session variables to literals is replayable instead
+    (assignments.py; verdicts.py keeps it only when the text holds that statement alone)."""
+    first_statement = lo == 0
     tokens = _expand(found.sql, tokens, lo, hi, found.mode)
     lo, hi = 1, len(tokens)
     first = _word_at(tokens, lo, hi)
@@ -123,6 +127,8 @@ def _set(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
                 break
     if session:
         found.leave("SET")
+        if first_statement:
+            found.replays = replayable(tokens, found.sql)
     for start, end in values:
         _scan(tokens, start, end, found)
 

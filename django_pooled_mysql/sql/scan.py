@@ -52,6 +52,7 @@ class _Findings:
         "local_names",
         "mode",
         "reads",
+        "replays",
         "spans",
         "spans_wanted",
         "sql",
@@ -69,6 +70,8 @@ class _Findings:
         self.spans: list[tuple[int, int, str]] = []
         self.spans_wanted = True  # only for the first statement
         self.local_names: frozenset[str] = frozenset()  # DECLAREd in the compound body
+        # The keys of a replayable SET that is the text's first statement (assignments.py).
+        self.replays: tuple[str, ...] | None = None
 
     def leave(self, kind: str) -> None:
         if self.leaves is None:

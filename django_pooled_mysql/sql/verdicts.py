@@ -27,7 +27,10 @@ class Verdict:
     """What a statement text does to the session (the rules: docs/session-state.md).
 
     ``reader_spans`` are ``(start, end, name)``: ``text[start:end]`` is the reader (``name`` as in
-    ``reads_previous``), for the first statement of the text only.
+    ``reads_previous``), for the first statement of the text only. ``replays``: the text is one
+    ``SET`` of session variables that can be replayed on another session instead of pinning
+    (assignments.py), with the keys it sets; ``leaves`` still says ``SET`` for callers that
+    cannot replay.
     """
 
     leaves: str | None = None
@@ -37,6 +40,7 @@ class Verdict:
     inserts: bool = False
     reader_spans: tuple[tuple[int, int, str], ...] = ()
     statements: int = 1
+    replays: tuple[str, ...] | None = None
 
 
 # The verdict of a statement that does nothing to the session (most of what Django sends).
@@ -89,6 +93,7 @@ def _verdict(
         inserts=found.inserts,
         reader_spans=tuple(found.spans),
         statements=len(ranges),
+        replays=found.replays if len(ranges) == 1 else None,
     )
 
 
@@ -112,6 +117,7 @@ def _classify(sql: str) -> Verdict:
                 if verdict.reader_spans == other.reader_spans
                 else (),
                 statements=max(verdict.statements, other.statements),
+                replays=verdict.replays if verdict.replays == other.replays else None,
             )
     return verdict
 

@@ -396,7 +396,51 @@ def refused_connect() -> dict[str, Any]:
     return {"codes": codes}
 
 
+def session_variables() -> dict[str, Any]:
+    # 60 requests on a pool of 3: each sets its own time zone (a per-user middleware) and checks
+    # it around a cooperative wait; one in three also leaves a warning and reads it back after
+    # the wait. Nothing pins, no request waits on an idle one, every answer is its own.
+    zones = ["+0%d:00" % (i % 10) for i in range(60)]
+    wrong: list[Any] = []
+    peak = [0]
+
+    held: list[int] = []
+
+    def request(i: int) -> None:
+        rows("SET time_zone = %s", [zones[i]])
+        for _ in range(3):
+            got = rows("SELECT @@SESSION.time_zone")[0][0]
+            peak[0] = max(peak[0], django_pooled_mysql.pool_stats()["in_use"])
+            if i % 3 == 0:
+                rows("SELECT CAST(%s AS SIGNED)", ["%dabc" % i])
+            if connection.connection.pinned_connection() is not None:
+                held.append(i)  # would keep a connection through the wait below
+            gevent.sleep(0.02)
+            if i % 3 == 0:
+                warnings = rows("SHOW WARNINGS")
+                if [row[2] for row in warnings] != [
+                    "Truncated incorrect INTEGER value: '%dabc'" % i
+                ]:
+                    wrong.append((i, warnings))
+            if got != zones[i]:
+                wrong.append((i, got))
+        connection.close()
+
+    elapsed = in_greenlets(60, request)
+    stats = settled_stats()
+    return {
+        "wrong": wrong,
+        "held": held,
+        "elapsed": elapsed,
+        "session_pins": stats["session_pins"],
+        "peak_in_use": peak[0],
+        "timeouts": stats["timeouts"],
+        "replays": stats["variable_replays"],
+    }
+
+
 SCENARIOS = {
+    "session_variables": session_variables,
     "abandoned": abandoned,
     "partition": partition,
     "housekeeping": housekeeping,

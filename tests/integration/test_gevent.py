@@ -144,3 +144,15 @@ def test_the_housekeeper_is_a_greenlet_and_shrinks_the_pool(
     assert observed["peak"] == 8 and observed["open"] == 2, observed
     assert observed["closed_idle"] == 6 and observed["keepalive_pings"] >= 1, observed
     assert observed["same_os_thread"] and observed["ticks"] > 50, observed
+
+
+@pytest.mark.parametrize("driver", ["mysqlclient", "pymysql"])
+def test_session_variables_and_warnings_never_hold_a_connection(
+    geventdb: Scratch, driver: str
+) -> None:
+    # 60 greenlets, each waiting between statements (an upstream call), on 3 connections: no
+    # greenlet keeps a connection through its waits, and each reads its own values.
+    seen = run(geventdb, "session_variables", driver=driver, pool={"pool_size": 3})
+    assert (seen["wrong"], seen["held"]) == ([], []), seen
+    assert (seen["session_pins"], seen["timeouts"]) == (0, 0), seen
+    assert seen["peak_in_use"] <= 3 and seen["replays"] > 0, seen

@@ -298,6 +298,7 @@ def test_pool_stats_has_the_documented_keys() -> None:
         "keepalive_pings",
         "min_idle",
         "session_pins",
+        "variable_replays",
         "resets",
         "server_refusals",
         "leak_warnings",

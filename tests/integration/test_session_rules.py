@@ -37,7 +37,7 @@ def one(db: Any, sql: str, args: Any = None) -> Any:
 # -- what pins, what does not ---------------------------------------------------------------------
 
 PINS = [
-    "/*!40101 SET NAMES utf8mb4 */",
+    "/*!40101 SET NAMES utf8mb4, @y = 2 */",
     "/*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */",
     "/* traceparent='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' */ "
     "CREATE TEMPORARY TABLE tmp_rule (x INT)",
@@ -48,6 +48,7 @@ PINS = [
     "SELECT NEXTVAL(rule_seq)",
 ]
 NO_PIN = [
+    "/*!40101 SET NAMES utf8mb4 */",  # replayed on each lease (test_session_variables.py)
     "SELECT name AS target_locked, age AS budget_lock_reason FROM testapp_author",
     "SELECT 'step 1; set flag', 'get_lock(x, 1)'",
     "SET STATEMENT max_statement_time = 5 FOR SELECT 1",

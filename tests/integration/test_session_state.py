@@ -40,10 +40,20 @@ SETTERS = [
     ("SET @leak = 42", "SELECT @leak", 42),
     ("SELECT @leak := 42", "SELECT @leak", 42),
     ("SELECT 42 INTO @leak", "SELECT @leak", 42),
-    ("SET SESSION sql_mode = 'ANSI_QUOTES'", "SELECT @@SESSION.sql_mode", "ANSI_QUOTES"),
-    ("SET NAMES latin1", "SELECT @@SESSION.character_set_client", "latin1"),
-    ("SET time_zone = '+05:00'", "SELECT @@SESSION.time_zone", "+05:00"),
-    ("SET foreign_key_checks = 0", "SELECT @@SESSION.foreign_key_checks", 0),
+    # Session variables set to an expression (a literal value is replayed instead:
+    # test_session_variables.py).
+    (
+        "SET SESSION sql_mode = CONCAT('ANSI_', 'QUOTES')",
+        "SELECT @@SESSION.sql_mode",
+        "ANSI_QUOTES",
+    ),
+    (
+        "SET character_set_client = CONCAT('latin', '1')",
+        "SELECT @@SESSION.character_set_client",
+        "latin1",
+    ),
+    ("SET time_zone = CONCAT('+05', ':00')", "SELECT @@SESSION.time_zone", "+05:00"),
+    ("SET foreign_key_checks = 1 - 1", "SELECT @@SESSION.foreign_key_checks", 0),
     ("SET autocommit = 0", "SELECT @@SESSION.autocommit", 0),
     ("CREATE TEMPORARY TABLE tmp_state (x INT)", "SELECT COUNT(*) FROM tmp_state", 0),
     ("PREPARE stmt FROM 'SELECT 7'", "EXECUTE stmt", 7),
@@ -187,13 +197,19 @@ def test_transaction_on_a_session_pinned_connection_really_rolls_back(
     assert one(db, "SELECT @@SESSION.autocommit") == 1
 
 
-def test_constraint_checks_disabled_pins_and_restores(scratch: Scratch) -> None:
+def test_constraint_checks_disabled_is_replayed_and_restored(scratch: Scratch) -> None:
     db = scratch.alternating()
+    other = scratch.wrapper(ALTERNATING, alias="alternating")
     with db.constraint_checks_disabled():
         rows(db, "INSERT INTO testapp_book (title, author_id, pages) VALUES ('orphan', 999, 1)")
+        # Meanwhile another user of the same two connections has the checks on.
+        for _ in range(3):
+            assert one(other, "SELECT @@SESSION.foreign_key_checks") == 1
+        rows(db, "INSERT INTO testapp_book (title, author_id, pages) VALUES ('orphan', 998, 1)")
+        assert db.pool_stats()["session_pins"] == 0
     assert one(db, "SELECT @@SESSION.foreign_key_checks") == 1
     db.close()
-    assert one(scratch.wrapper(ONE), "SELECT COUNT(*) FROM testapp_book") == 1
+    assert one(scratch.wrapper(ONE), "SELECT COUNT(*) FROM testapp_book") == 2
 
 
 # -- raw DB-API connection ------------------------------------------------------------------------
