@@ -29,6 +29,9 @@ WORKERS = 2
 MAX_OPEN = 4
 CLIENTS = 16
 REQUESTS_PER_CLIENT = 15
+TRANSACTION_PINS = 'django_pooled_mysql_pins_total{kind="transaction"}'
+IDENTITY_PINS = 'django_pooled_mysql_pins_total{kind="session_state:session_identity"}'
+IDENTITY_SECONDS = 'django_pooled_mysql_pinned_seconds_total{kind="session_state:session_identity"}'
 
 
 @pytest.fixture
@@ -109,6 +112,8 @@ def test_gunicorn_workers_metrics_add_up_to_the_servers_connection_count(
             and len(served)
             <= metrics["django_pooled_mysql_requests_total"]
             <= len(served) + 2 * CLIENTS
+            # One transaction pin per request, counted in the worker that served it.
+            and metrics.get(TRANSACTION_PINS) == len(served)
         )
 
     last: dict[str, Any] = {}
@@ -124,6 +129,11 @@ def test_gunicorn_workers_metrics_add_up_to_the_servers_connection_count(
     assert metrics["django_pooled_mysql_wait_seconds_total"] > 0
     assert metrics["django_pooled_mysql_timeouts_total"] == 0
     assert metrics["django_pooled_mysql_connects_total"] >= metrics["django_pooled_mysql_open"]
+    # Each request's connection, pinned for the transaction, is then pinned for the session
+    # identity it reads (CONNECTION_ID()) until the request ends, its 40 ms sleep included.
+    assert metrics[IDENTITY_PINS] == len(served)
+    assert metrics[IDENTITY_SECONDS] >= 0.040 * len(served)
+    assert metrics['django_pooled_mysql_pinned_seconds_total{kind="transaction"}'] >= 0
     requests_before = metrics["django_pooled_mysql_requests_total"]
 
     # A worker replaced (as max_requests or a crash would): child_exit takes its gauges out of
@@ -145,6 +155,7 @@ def test_gunicorn_workers_metrics_add_up_to_the_servers_connection_count(
 
     eventually(replaced, timeout=20, what="the replaced worker's gauges to leave the sums")
     assert site.metrics()["django_pooled_mysql_requests_total"] == requests_before
+    assert site.metrics()[TRANSACTION_PINS] == len(served)
 
 
 def test_metrics_without_multiprocess_mode_read_the_pools_at_scrape_time(
@@ -170,6 +181,7 @@ def test_metrics_without_multiprocess_mode_read_the_pools_at_scrape_time(
     assert metrics["django_pooled_mysql_in_use", "metrics_scratch"] == 1
     assert metrics["django_pooled_mysql_open", "metrics_scratch"] == scratch.server_connections()
     assert metrics["django_pooled_mysql_max_open", "metrics_scratch"] == 3
+    assert by_kind(registry) == {("django_pooled_mysql_pins_total", "transaction"): 1}
     db.commit()
     db.set_autocommit(True)
     after = {
@@ -179,3 +191,21 @@ def test_metrics_without_multiprocess_mode_read_the_pools_at_scrape_time(
     }
     assert after["django_pooled_mysql_in_use", "metrics_scratch"] == 0
     assert after["django_pooled_mysql_requests_total", "metrics_scratch"] >= 1
+    ended = by_kind(registry)
+    assert set(ended) == {
+        ("django_pooled_mysql_pins_total", "transaction"),
+        ("django_pooled_mysql_pinned_seconds_total", "transaction"),
+    }
+    assert ended["django_pooled_mysql_pinned_seconds_total", "transaction"] >= 0
+
+
+def by_kind(registry: Any) -> dict[tuple[str, str], float]:
+    """The scratch pool's samples with a kind label, by (metric, kind)."""
+    from prometheus_client import generate_latest
+
+    return {
+        (sample.name, sample.labels["kind"]): sample.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+        if "kind" in sample.labels and sample.labels["alias"] == "metrics_scratch"
+    }
