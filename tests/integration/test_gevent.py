@@ -144,3 +144,18 @@ def test_the_housekeeper_is_a_greenlet_and_shrinks_the_pool(
     assert observed["peak"] == 8 and observed["open"] == 2, observed
     assert observed["closed_idle"] == 6 and observed["keepalive_pings"] >= 1, observed
     assert observed["same_os_thread"] and observed["ticks"] > 50, observed
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"cooperative": True}, {"driver": "pymysql"}],
+    ids=["mysqlclient-cooperative", "pymysql"],
+)
+def test_holders_names_the_greenlet_and_a_signal_logs_them(
+    geventdb: Scratch, spec: dict[str, Any]
+) -> None:
+    observed = run(geventdb, "holders", **spec)
+    assert observed["holder"] == "holder-greenlet" and observed["holder_is_the_greenlet"]
+    assert observed["kind"] == "transaction"
+    [message] = observed["logged"]
+    assert " transaction (transaction), holder-greenlet [" in message, message
