@@ -18,6 +18,9 @@ __all__ = [
     "PoolTimeout",
     "close_all_pools",
     "close_pool",
+    "holders",
+    "log_holders",
+    "log_holders_on_signal",
     "pinned",
     "pool_stats",
     "warm_up",
@@ -55,6 +58,29 @@ def pool_stats(alias: str = "default") -> dict[str, Any]:
     from django.db import connections
 
     return connections[alias].pool_stats()
+
+
+def holders(alias: str | None = None) -> list[dict[str, Any]]:
+    """Who holds the connections of this process's pools now (those serving ``alias``, or all):
+    one dict per pool, with its pinned leases, oldest first (see docs/monitoring.md)."""
+    from .pool import holders
+
+    return holders.report(alias)
+
+
+def log_holders(alias: str | None = None) -> None:
+    """Log holders() at WARNING on the ``django_pooled_mysql`` logger, one message per pool."""
+    from .pool import holders
+
+    holders.log(alias)
+
+
+def log_holders_on_signal(signum: int, alias: str | None = None) -> Any:
+    """Log holders() whenever this process receives ``signum`` (e.g. ``signal.SIGUSR2`` in
+    Gunicorn's ``post_worker_init``: docs/monitoring.md); returns the previous handler."""
+    from .pool import holders
+
+    return holders.log_on_signal(signum, alias)
 
 
 def close_pool(alias: str = "default") -> int:

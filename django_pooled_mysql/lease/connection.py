@@ -171,7 +171,9 @@ class PooledConnection:
             self._lost = ConnectionLostInTransaction(why)
         return None
 
-    def _pin(self, reason: str | None = None, why: str = "pinned()") -> Lease:
+    def _pin(
+        self, reason: str | None = None, why: str = "pinned()", statement: Any = None
+    ) -> Lease:
         if self.closed:
             raise MySQLdb.InterfaceError(0, "The connection is closed.")
         lease = self._pinned_lease()
@@ -181,16 +183,17 @@ class PooledConnection:
             if connection.session_vars is not self._vars:
                 record, connection = self._bring(pool, record, connection)
             lease = self._lease = pool.pinned.adopt(
-                record, connection, self._watchers_for(pool), reason or why
+                record, connection, self._watchers_for(pool), reason or why, statement
             )
+        else:
+            lease.note_reason(reason or why, statement)
         if reason is not None and self._session_pin is None:
             self._session_pin = reason
-            lease.reason = reason
             lease.pool.count("session_pins")
             logger.debug("pool %s: pin for session state (%s)", lease.pool.name, reason)
         return lease
 
-    def _begin(self) -> Lease:
+    def _begin(self, statement: Any = None) -> Lease:
         """Pin a connection for the open transaction and turn its autocommit off."""
         if self._lease is not None:
             self._pinned_lease()  # notices a pinned lease lost meanwhile (fork, recovery)
@@ -199,7 +202,7 @@ class PooledConnection:
                 "The connection of this transaction was lost (%s); roll back before using it "
                 "again." % self._lost
             )
-        lease = self._pin(why="transaction")
+        lease = self._pin(why="transaction", statement=statement)
         if not self._begun:
             self._on_pinned(lease, lambda conn: conn.autocommit(False))
             self._begun = True
@@ -254,9 +257,9 @@ class PooledConnection:
         ):
             self._unpin()
 
-    def hold(self, why: str = "pinned()") -> None:
+    def hold(self, why: str = "pinned()", statement: Any = None) -> None:
         """Pin a connection until the matching unhold() (nestable)."""
-        self._pin(why=why)
+        self._pin(why=why, statement=statement)
         self._holds += 1
 
     def unhold(self) -> None:
@@ -271,7 +274,7 @@ class PooledConnection:
         """Pin for session state if query leaves some (for statements run outside run_statement)."""
         reason = classify(query).leaves
         if reason is not None:
-            self._pin(reason)
+            self._pin(reason, statement=query)
 
     def run_statement(
         self, method: str, query: Any, args: Any, cursorclass: Any = None
@@ -322,14 +325,14 @@ class PooledConnection:
         """A statement on a pinned connection, or one that leaves session state, reads the
         previous statement's, or may change the session where its text does not show it."""
         if verdict.leaves is not None and (verdict.replays is None or method != "execute"):
-            lease: Lease | None = self._pin_for_session(verdict.leaves)
+            lease: Lease | None = self._pin_for_session(verdict.leaves, query)
         elif self._lease is not None or self._in_transaction:
             lease = self._lease
             if lease is not None and (lease.connection is None or lease.pool.inherited):
                 lease = self._pinned_lease()  # lost meanwhile (recovered, or fork)
             if self._in_transaction and not self._begun:
                 # Also when a session lease is already pinned: its autocommit is still on.
-                lease = self._begin()
+                lease = self._begin(query)
         else:
             lease = None
         if lease is None:
@@ -367,7 +370,7 @@ class PooledConnection:
             and self._session_pin is None
             and self._changed_session(lease.record, verdict)
         ):
-            self._pin(_TRACKED)
+            self._pin(_TRACKED, statement=query)
         self._after(result, query)
         if not self._in_transaction:  # (inside one, nothing unpins)
             self._unpin_if_unneeded()
@@ -398,7 +401,7 @@ class PooledConnection:
             elif self._changed_session(record, verdict):
                 # The server reports state the text did not show (a trigger or stored function
                 # set a user variable, ...): the connection stays with this Django connection.
-                self._adopt(pool, record, connection, _TRACKED)
+                self._adopt(pool, record, connection, _TRACKED, query)
                 self._pin(_TRACKED)
             elif result[PENDING_ERROR] is None and not result[WARNINGS]:
                 pool.checkin(record)
@@ -545,22 +548,27 @@ class PooledConnection:
             if self.select_lastrowid is not None:
                 self.select_lastrowid = lastrowid
 
-    def _pin_for_session(self, reason: str) -> Lease:
+    def _pin_for_session(self, reason: str, statement: Any) -> Lease:
         """Pin (or keep) a connection for a statement that leaves session state."""
         fresh = self._pinned_lease() is None
-        lease = self._begin() if self._in_transaction else self._pin(why=reason)
+        if self._in_transaction:
+            lease = self._begin(statement)
+        else:
+            lease = self._pin(why=reason, statement=statement)
         if fresh:
             # A session reused from the pool: give it this Django connection's own
             # LAST_INSERT_ID() and an empty diagnostics area before the state is made.
             own = self._insert_id.value
             self._on_pinned(lease, lambda conn: run_on(conn, "execute", RESTORE_SESSION, [own]))
-        self._pin(reason)
+        self._pin(reason, statement=statement)
         return lease
 
-    def _adopt(self, pool: ConnectionPool, record: Any, connection: Any, reason: str) -> Lease:
+    def _adopt(
+        self, pool: ConnectionPool, record: Any, connection: Any, reason: str, statement: Any = None
+    ) -> Lease:
         # A statement lease's connection becomes this Django connection's pinned lease.
         lease = self._lease = pool.pinned.adopt(
-            record, connection, self._watchers_for(pool), reason
+            record, connection, self._watchers_for(pool), reason, statement
         )
         return lease
 

@@ -13,6 +13,11 @@ so they only hand the work to the housekeeper (housekeeping.py).
 
 Ending a lease pops it from the table first, so that of two parties ending the same lease (its
 holder and the recovery) only one gives the connection back.
+
+Every pin is counted by kind (pins.py) when it starts, and when a lease gains a reason to be held
+longer (``Lease.note_reason()``); the seconds it was pinned for a kind are counted when that
+reason is replaced or the lease ends, however it ends (checkin, reset, invalidate, recovery), so
+they cost nothing while the lease is held, and nothing at all to a statement lease.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from sqlalchemy.pool import PoolResetState
 
 from . import housekeeping
 from .cancel import GivenUp
+from .pins import PinSites, Site, current_holder, kind_of, outlasts
 
 if TYPE_CHECKING:
     from .pool import ConnectionPool
@@ -46,11 +52,17 @@ class Lease:
 
     __slots__ = (
         "connection",
+        "holder",
+        "holder_id",
+        "kind",
+        "kind_since",
         "pool",
         "reason",
         "record",
         "serial",
+        "site",
         "stack",
+        "statement",
         "taken_at",
         "warned",
         "watchers",
@@ -62,10 +74,17 @@ class Lease:
         # Set to None when the lease ends: any later use fails loudly instead of touching a
         # connection that someone else may hold by then.
         self.connection: Any = connection
-        # Why it is pinned (transaction, session state, pinned(), ...), for logs.
+        # Why it is pinned (transaction, session state, pinned(), ...), for logs, and its kind
+        # (pins.py) since kind_since: set by PinnedLeases, which counts them.
         self.reason = reason
+        self.kind = ""
+        self.kind_since = self.taken_at = pool.clock()
+        # Where the pin of that kind was asked for and the statement that asked, for holders().
+        self.site: Site | None = None
+        self.statement: Any = None
+        # The thread (greenlet) that took the lease.
+        self.holder, self.holder_id = current_holder()
         self.serial = 0
-        self.taken_at = pool.clock()
         # Where the lease was taken, when leak warnings are on.
         self.stack: str | None = None
         self.warned = False
@@ -74,6 +93,13 @@ class Lease:
     def __repr__(self) -> str:
         state = "ended" if self.connection is None else "pinned (%s)" % self.reason
         return "<Lease %s on pool %s>" % (state, self.pool.name)
+
+    def note_reason(self, reason: str, statement: Any = None) -> None:
+        """A further reason to keep this connection (session state on a transaction's
+        connection, ...): counted as a pin of its kind if it holds the connection longer than
+        the current reason does (pins.outlasts())."""
+        if outlasts(kind_of(reason), self.kind):
+            self.pool.pinned.pinned_for(self, reason, statement)
 
     def checkin(self) -> None:
         """End the lease: the connection is clean (no transaction, no session state)."""
@@ -99,6 +125,8 @@ class PinnedLeases:
         self._pool = pool
         self._leases: dict[int, Lease] = {}
         self._serials = itertools.count(1)
+        # The call sites that pinned, for the first pin of each kind logged once (pins.py).
+        self.sites = PinSites(pool.name)
 
     def __len__(self) -> int:
         return len(self._leases)
@@ -116,17 +144,21 @@ class PinnedLeases:
             refs.append(weakref.ref(owner, partial(self._on_gone, key, "owner")))
         return key, tuple(refs)
 
-    def pin(self, watchers: Watchers, reason: str) -> Lease:
-        """Check a connection out for a holder that keeps it across calls."""
+    def pin(self, watchers: Watchers, reason: str, statement: Any = None) -> Lease:
+        """Check a connection out for a holder that keeps it across calls; ``statement``, if
+        given, is the statement that pins (for logs and holders(), never its parameters)."""
         record, connection = self._pool.checkout()
-        return self.adopt(record, connection, watchers, reason)
+        return self.adopt(record, connection, watchers, reason, statement)
 
-    def adopt(self, record: Any, connection: Any, watchers: Watchers, reason: str) -> Lease:
+    def adopt(
+        self, record: Any, connection: Any, watchers: Watchers, reason: str, statement: Any = None
+    ) -> Lease:
         """Make a connection checked out of the pool a pinned lease."""
         pool = self._pool
         lease = Lease(pool, record, connection, reason)
         lease.serial, lease.watchers = watchers
         self._leases[lease.serial] = lease
+        self.pinned_for(lease, reason, statement)
         # Recovery runs in the housekeeper: make sure it runs before anything can be abandoned.
         if housekeeping.running is None:
             housekeeping.housekeeper()
@@ -138,13 +170,31 @@ class PinnedLeases:
             )
         return lease
 
+    def pinned_for(self, lease: Lease, reason: str, statement: Any) -> None:
+        """Count a pin of the reason's kind on a lease (new, or held longer: note_reason()); the
+        time it was pinned for its previous kind is counted now."""
+        pool = self._pool
+        kind = kind_of(reason)
+        if lease.kind:
+            now = pool.clock()
+            pool.counters.unpinned(lease.kind, now - lease.kind_since)
+            lease.kind_since = now
+        lease.kind, lease.reason, lease.statement = kind, reason, statement
+        pool.counters.pinned(kind)
+        lease.site = self.sites.note(kind, reason, statement)
+
     def end(self, lease: Lease) -> bool:
         """Mark a pinned lease ended; False if it had already ended (e.g. it was recovered)."""
         if self._leases.pop(lease.serial, None) is None:
             return False
         lease.connection = None
         lease.watchers = None
+        self._pool.counters.unpinned(lease.kind, self._pool.clock() - lease.kind_since)
         return True
+
+    def leases(self) -> list[Lease]:
+        """The leases pinned now (for holders())."""
+        return list(self._leases.values())
 
     def reset(self, lease: Lease, reason: str) -> None:
         """End a lease whose connection carries session state, resetting it before reuse.

@@ -1,6 +1,6 @@
 """The figures of ``pool_stats()``: one table of their names, counters or gauges and what each
-one is, and the counters a pool keeps. Gauges are computed when asked (pool.py); knows nothing
-of Django.
+one is, and the counters a pool keeps. Gauges are computed when asked (pool.py); two counters are
+kept by kind of pin, as a dict each (``BY_KIND``). Knows nothing of Django.
 
 docs/reference.md is the readers' version of this table and the Prometheus exporter
 (prometheus/) its user; tests/unit/test_operations_docs.py keeps the three in step.
@@ -47,6 +47,8 @@ KEYS: dict[str, tuple[str, str]] = {
         COUNTER,
         "SET statements that gave a leased connection its Django connection's session variables.",
     ),
+    "pins": (COUNTER, "Connections pinned beyond a statement, by kind of pin (pins.py)."),
+    "pinned_seconds": (COUNTER, "Seconds connections were pinned, by kind, counted as pins end."),
     "resets": (COUNTER, "Sessions reset before reuse (session state, unfinished transaction)."),
     "reset_reconnects": (COUNTER, "Resets done by closing the connection and reconnecting."),
     "server_refusals": (COUNTER, "Connects the server refused for capacity (1040, 1203, 1226)."),
@@ -60,6 +62,10 @@ KEYS: dict[str, tuple[str, str]] = {
 }
 
 
+# Counters kept per kind of pin: their value is a dict {kind: number}, exported with a "kind" label.
+BY_KIND = ("pins", "pinned_seconds")
+
+
 def kind(key: str) -> str:
     """COUNTER or GAUGE for a stats key."""
     return KEYS[key][0]
@@ -71,11 +77,12 @@ def help_text(key: str) -> str:
     return described[1] if described is not None else "pool_stats()[%r]" % key
 
 
-# The counters a pool keeps itself ("requests" and "wait_seconds" have their own ways, below).
+# The counters a pool keeps itself ("requests", "wait_seconds" and BY_KIND have their own ways,
+# below).
 COUNTED = tuple(
     key
     for key, (key_kind, _) in KEYS.items()
-    if key_kind == COUNTER and key not in ("requests", "wait_seconds")
+    if key_kind == COUNTER and key not in ("requests", "wait_seconds", *BY_KIND)
 )
 
 
@@ -86,6 +93,8 @@ class Counters:
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(COUNTED, 0)
         self._wait_seconds = 0.0
+        self._pins: dict[str, int] = {}
+        self._pinned_seconds: dict[str, float] = {}
         # Checkouts, counted without a lock on the hot path (next() on a count is atomic).
         self.requests = itertools.count()
 
@@ -99,6 +108,16 @@ class Counters:
         with self._lock:
             self._wait_seconds += seconds
 
+    def pinned(self, kind: str) -> None:
+        """Count a pin of one kind (a lease pinned, or pinned for a new kind: pinned.py)."""
+        with self._lock:
+            self._pins[kind] = self._pins.get(kind, 0) + 1
+
+    def unpinned(self, kind: str, seconds: float) -> None:
+        """Add the time a lease was pinned for one kind."""
+        with self._lock:
+            self._pinned_seconds[kind] = self._pinned_seconds.get(kind, 0.0) + seconds
+
     def opened(self) -> int:
         """Physical connections open now (connects less closes)."""
         with self._lock:
@@ -109,6 +128,8 @@ class Counters:
         with self._lock:
             counts: dict[str, Any] = dict(self._counts)
             counts["wait_seconds"] = self._wait_seconds
+            counts["pins"] = dict(self._pins)
+            counts["pinned_seconds"] = dict(self._pinned_seconds)
         # The next number a count will give, i.e. how many it gave: its repr is "count(n)".
         counts["requests"] = int(repr(self.requests)[6:-1])
         return counts

@@ -11,7 +11,8 @@ The exporter, every pool's ``pool_stats()`` by alias and pool, in every process:
 
 The optional extra ``django-pooled-mysql[prometheus]`` (prometheus_client). Each stats key
 ``k`` is the metric ``django_pooled_mysql_k`` (counters get prometheus_client's ``_total``
-suffix), labelled ``alias`` and ``pool`` (the pool's name: alias, user@host:port/database).
+suffix), labelled ``alias`` and ``pool`` (the pool's name: alias, user@host:port/database), and
+``kind`` for the counters kept by kind of pin (``pins``, ``pinned_seconds``: stats.BY_KIND).
 Counters are counters and gauges gauges, as stats.py classifies them.
 
 Two ways of collecting, chosen as prometheus_client chooses (``PROMETHEUS_MULTIPROC_DIR``):
@@ -49,10 +50,12 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from ..pool import housekeeping
 from ..pool.registry import process_stats
-from ..pool.stats import COUNTER, KEYS, help_text, kind
+from ..pool.stats import BY_KIND, COUNTER, KEYS, help_text, kind
 
 PREFIX = "django_pooled_mysql_"
 LABELS = ("alias", "pool")
+# The labels of the counters kept by kind of pin (stats.BY_KIND).
+KIND_LABELS = (*LABELS, "kind")
 # How often each process copies its figures into the multiprocess files: under a typical scrape
 # interval (15 s or more), so that the processes' figures of one scrape are about as old as each
 # other; the copy costs a few microseconds per pool.
@@ -71,6 +74,16 @@ def multiprocess_mode() -> bool:
 
 def _numeric(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _samples(stats: dict[str, Any]) -> Iterator[tuple[str, tuple[str, ...], Any]]:
+    """(key, the labels beyond alias and pool, value) of each figure of a pool's stats."""
+    for key, value in stats.items():
+        if key in BY_KIND:
+            for pin_kind, number in value.items():
+                yield key, (pin_kind,), number
+        elif _numeric(value):
+            yield key, (), value
 
 
 class PoolCollector:
@@ -92,15 +105,15 @@ class PoolCollector:
             found = families.get(key)
             if found is None:
                 cls = CounterMetricFamily if kind(key) == COUNTER else GaugeMetricFamily
-                found = families[key] = cls(PREFIX + key, help_text(key), labels=LABELS)
+                labels = KIND_LABELS if key in BY_KIND else LABELS
+                found = families[key] = cls(PREFIX + key, help_text(key), labels=labels)
             return found
 
         for key in KEYS:
             family(key)
         for alias, pool, stats in pools:
-            for key, value in stats.items():
-                if _numeric(value):
-                    family(key).add_metric([alias, pool.name], value)
+            for key, more, value in _samples(stats):
+                family(key).add_metric([alias, pool.name, *more], value)
         return list(families.values())
 
 
@@ -115,8 +128,9 @@ class _Publisher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._metrics: dict[str, Any] = {}
-        # id(pool) -> (pool, labels, the figures last copied): counters grow by the difference.
-        self._last: dict[int, tuple[Any, tuple[str, str], dict[str, Any]]] = {}
+        # id(pool) -> (pool, labels, the figures last copied by (key, more labels)): counters
+        # grow by the difference.
+        self._last: dict[int, tuple[Any, tuple[str, str], dict[Any, Any]]] = {}
 
     def forget(self) -> None:
         """After fork(): the parent's pools are not this process's (pool/registry.py)."""
@@ -128,7 +142,8 @@ class _Publisher:
         metric = self._metrics.get(key)
         if metric is None:
             if kind(key) == COUNTER:
-                metric = Counter(PREFIX + key, help_text(key), LABELS, registry=None)
+                labels = KIND_LABELS if key in BY_KIND else LABELS
+                metric = Counter(PREFIX + key, help_text(key), labels, registry=None)
             else:
                 # Summed over the live processes (mark_process_dead() removes a dead one's).
                 metric = Gauge(
@@ -148,25 +163,25 @@ class _Publisher:
             for alias, pool, stats in process_stats():
                 labels = (alias, pool.name)
                 _, _, last = self._last.get(id(pool), (pool, labels, {}))
-                for key, value in stats.items():
-                    if not _numeric(value):
-                        continue
-                    metric = self._metric(key).labels(*labels)
+                figures = {}
+                for key, more, value in _samples(stats):
+                    figures[key, more] = value
+                    metric = self._metric(key).labels(*labels, *more)
                     if kind(key) == COUNTER:
                         # A counter of the pool only grows; a drop would be a new pool object.
-                        grown = value - last.get(key, 0)
+                        grown = value - last.get((key, more), 0)
                         if grown > 0:
                             metric.inc(grown)
                     else:
                         metric.set(value)
-                current[id(pool)] = (pool, labels, stats)
+                current[id(pool)] = (pool, labels, figures)
             live = {labels for _, labels, _ in current.values()}
-            for pool_id, (_, labels, stats) in self._last.items():
+            for pool_id, (_, labels, figures) in self._last.items():
                 if pool_id not in current and labels not in live:
                     # A pool closed and forgotten: it holds nothing now.
-                    for name, value in stats.items():
-                        if _numeric(value) and kind(name) != COUNTER:
-                            self._metric(name).labels(*labels).set(0)
+                    for (name, more), _value in figures.items():
+                        if kind(name) != COUNTER:
+                            self._metric(name).labels(*labels, *more).set(0)
             self._last = current
         return True
 

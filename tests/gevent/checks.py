@@ -439,8 +439,52 @@ def session_variables() -> dict[str, Any]:
     }
 
 
+def holders() -> dict[str, Any]:
+    # holders() names the greenlet holding a pin, and a signal logs them in a gevent process
+    # (the housekeeper is a greenlet) while the greenlet still holds its transaction.
+    import logging
+    import os
+    import signal
+
+    taken = gevent.event.Event()
+    done = gevent.event.Event()
+
+    def hold() -> None:
+        with transaction.atomic():
+            rows("SELECT COUNT(*) FROM hits")
+            taken.set()
+            done.wait(10)
+
+    holder = gevent.spawn(hold)
+    holder.name = "holder-greenlet"
+    taken.wait(10)
+    [report] = django_pooled_mysql.holders()
+    logged = gevent.event.Event()
+    messages: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+            logged.set()
+
+    logging.getLogger("django_pooled_mysql").addHandler(Catch())
+    django_pooled_mysql.log_holders_on_signal(signal.SIGUSR2)
+    os.kill(os.getpid(), signal.SIGUSR2)
+    logged.wait(10)
+    done.set()
+    holder.join(10)
+    [lease] = report["pinned"]
+    return {
+        "holder": lease["holder"],
+        "holder_is_the_greenlet": lease["holder_id"] == gevent.thread.get_ident(holder),
+        "kind": lease["kind"],
+        "logged": [m for m in messages if "holders in process" in m],
+    }
+
+
 SCENARIOS = {
     "session_variables": session_variables,
+    "holders": holders,
     "abandoned": abandoned,
     "partition": partition,
     "housekeeping": housekeeping,

@@ -156,3 +156,18 @@ def test_session_variables_and_warnings_never_hold_a_connection(
     assert (seen["wrong"], seen["held"]) == ([], []), seen
     assert (seen["session_pins"], seen["timeouts"]) == (0, 0), seen
     assert seen["peak_in_use"] <= 3 and seen["replays"] > 0, seen
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"cooperative": True}, {"driver": "pymysql"}],
+    ids=["mysqlclient-cooperative", "pymysql"],
+)
+def test_holders_names_the_greenlet_and_a_signal_logs_them(
+    geventdb: Scratch, spec: dict[str, Any]
+) -> None:
+    observed = run(geventdb, "holders", **spec)
+    assert observed["holder"] == "holder-greenlet" and observed["holder_is_the_greenlet"]
+    assert observed["kind"] == "transaction"
+    [message] = observed["logged"]
+    assert " transaction (transaction), holder-greenlet [" in message, message

@@ -10,13 +10,9 @@ sums and its counters kept.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import threading
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,102 +21,30 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.docs_pages import EXAMPLES, ROOT
-from tests.support.helpers import Admin, eventually, join_all
-from tests.support.mariadb_server import die_with_parent, free_port
+from tests.support.docs_pages import EXAMPLES
+from tests.support.helpers import Admin, GunicornSite, eventually, join_all
 
 WORKERS = 2
 # tests/prometheus_site/settings.py: pool_size=2, max_overflow=2.
 MAX_OPEN = 4
 CLIENTS = 16
 REQUESTS_PER_CLIENT = 15
-
-
-class Site:
-    """The test site under Gunicorn, and what it answers."""
-
-    def __init__(self, database: str, tmp_path: Path) -> None:
-        self.database = database
-        self.port = free_port()
-        self.log = tmp_path / "gunicorn.log"
-        env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-        env.update(
-            DJANGO_SETTINGS_MODULE="tests.prometheus_site.settings",
-            PROMETHEUS_SITE_DB=database,
-            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
-        )
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "gunicorn"),
-                    "-c",
-                    str(EXAMPLES / "gunicorn_prometheus.conf.py"),
-                    "--workers",
-                    str(WORKERS),
-                    "--bind",
-                    "127.0.0.1:%d" % self.port,
-                    "--graceful-timeout",
-                    "5",
-                    "tests.prometheus_site.wsgi:application",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=die_with_parent,
-            )
-
-    def get(self, path: str) -> bytes:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path), timeout=30) as r:
-            assert r.status == 200
-            return r.read()
-
-    def json(self, path: str) -> Any:
-        return json.loads(self.get(path))
-
-    def wait_until_up(self) -> None:
-        def answers() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError("Gunicorn exited:\n" + self.log.read_text())
-            try:
-                self.get("/health/")
-            except OSError:
-                return False
-            return True
-
-        eventually(answers, timeout=60, what="Gunicorn to answer")
-
-    def metrics(self) -> dict[str, float]:
-        """Every django_pooled_mysql sample of one scrape, summed over its labels."""
-        sums: dict[str, float] = {}
-        for family in text_string_to_metric_families(self.get("/metrics/").decode()):
-            for sample in family.samples:
-                if sample.name.startswith("django_pooled_mysql_"):
-                    assert sample.labels["alias"] == "default"
-                    sums[sample.name] = sums.get(sample.name, 0) + sample.value
-        return sums
-
-    def worker_pids(self) -> list[int]:
-        result = subprocess.run(
-            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
-        )
-        return [int(pid) for pid in result.stdout.split()]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+TRANSACTION_PINS = 'django_pooled_mysql_pins_total{kind="transaction"}'
+IDENTITY_PINS = 'django_pooled_mysql_pins_total{kind="session_state:session_identity"}'
+IDENTITY_SECONDS = 'django_pooled_mysql_pinned_seconds_total{kind="session_state:session_identity"}'
 
 
 @pytest.fixture
-def site(admin: Admin, tmp_path: Path) -> Iterator[Site]:
+def site(admin: Admin, tmp_path: Path) -> Iterator[GunicornSite]:
     database = "prometheus_%s" % uuid.uuid4().hex[:10]
     admin.query("CREATE DATABASE %s" % database)
-    running = Site(database, tmp_path)
+    running = GunicornSite(
+        database,
+        tmp_path,
+        EXAMPLES / "gunicorn_prometheus.conf.py",
+        ["--workers", str(WORKERS)],
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
+    )
     try:
         running.wait_until_up()
         yield running
@@ -135,7 +59,7 @@ def server_count(admin: Admin, database: str) -> int:
 
 
 def test_gunicorn_workers_metrics_add_up_to_the_servers_connection_count(
-    site: Site, admin: Admin
+    site: GunicornSite, admin: Admin
 ) -> None:
     served: list[dict[str, Any]] = []
     errors: list[BaseException] = []
@@ -188,6 +112,8 @@ def test_gunicorn_workers_metrics_add_up_to_the_servers_connection_count(
             and len(served)
             <= metrics["django_pooled_mysql_requests_total"]
             <= len(served) + 2 * CLIENTS
+            # One transaction pin per request, counted in the worker that served it.
+            and metrics.get(TRANSACTION_PINS) == len(served)
         )
 
     last: dict[str, Any] = {}
@@ -203,6 +129,11 @@ def test_gunicorn_workers_metrics_add_up_to_the_servers_connection_count(
     assert metrics["django_pooled_mysql_wait_seconds_total"] > 0
     assert metrics["django_pooled_mysql_timeouts_total"] == 0
     assert metrics["django_pooled_mysql_connects_total"] >= metrics["django_pooled_mysql_open"]
+    # Each request's connection, pinned for the transaction, is then pinned for the session
+    # identity it reads (CONNECTION_ID()) until the request ends, its 40 ms sleep included.
+    assert metrics[IDENTITY_PINS] == len(served)
+    assert metrics[IDENTITY_SECONDS] >= 0.040 * len(served)
+    assert metrics['django_pooled_mysql_pinned_seconds_total{kind="transaction"}'] >= 0
     requests_before = metrics["django_pooled_mysql_requests_total"]
 
     # A worker replaced (as max_requests or a crash would): child_exit takes its gauges out of
@@ -224,6 +155,7 @@ def test_gunicorn_workers_metrics_add_up_to_the_servers_connection_count(
 
     eventually(replaced, timeout=20, what="the replaced worker's gauges to leave the sums")
     assert site.metrics()["django_pooled_mysql_requests_total"] == requests_before
+    assert site.metrics()[TRANSACTION_PINS] == len(served)
 
 
 def test_metrics_without_multiprocess_mode_read_the_pools_at_scrape_time(
@@ -249,6 +181,7 @@ def test_metrics_without_multiprocess_mode_read_the_pools_at_scrape_time(
     assert metrics["django_pooled_mysql_in_use", "metrics_scratch"] == 1
     assert metrics["django_pooled_mysql_open", "metrics_scratch"] == scratch.server_connections()
     assert metrics["django_pooled_mysql_max_open", "metrics_scratch"] == 3
+    assert by_kind(registry) == {("django_pooled_mysql_pins_total", "transaction"): 1}
     db.commit()
     db.set_autocommit(True)
     after = {
@@ -258,3 +191,21 @@ def test_metrics_without_multiprocess_mode_read_the_pools_at_scrape_time(
     }
     assert after["django_pooled_mysql_in_use", "metrics_scratch"] == 0
     assert after["django_pooled_mysql_requests_total", "metrics_scratch"] >= 1
+    ended = by_kind(registry)
+    assert set(ended) == {
+        ("django_pooled_mysql_pins_total", "transaction"),
+        ("django_pooled_mysql_pinned_seconds_total", "transaction"),
+    }
+    assert ended["django_pooled_mysql_pinned_seconds_total", "transaction"] >= 0
+
+
+def by_kind(registry: Any) -> dict[tuple[str, str], float]:
+    """The scratch pool's samples with a kind label, by (metric, kind)."""
+    from prometheus_client import generate_latest
+
+    return {
+        (sample.name, sample.labels["kind"]): sample.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+        if "kind" in sample.labels and sample.labels["alias"] == "metrics_scratch"
+    }

@@ -1,2 +1,2 @@
-"""A Django site for tests/integration/test_prometheus.py: this ENGINE under Gunicorn, exporting
-its pools' metrics with the documentation's samples."""
+"""A Django site for tests/integration/test_prometheus.py and test_holders.py: this ENGINE under
+Gunicorn, with the documentation's samples (metrics, the holders logged on a signal)."""

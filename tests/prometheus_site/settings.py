@@ -28,5 +28,6 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django_pooled_mysql": {"handlers": ["console"], "level": "ERROR"}},
+    # INFO: the first pins and the holders logged on a signal (tests/integration/test_holders.py).
+    "loggers": {"django_pooled_mysql": {"handlers": ["console"], "level": "INFO"}},
 }

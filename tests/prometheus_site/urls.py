@@ -1,4 +1,5 @@
-"""The documentation's metrics URL (docs/examples/urls_metrics.py) and two views for the load."""
+"""The documentation's metrics URL (docs/examples/urls_metrics.py), two views for the load and
+one that waits for a named lock (tests/integration/test_holders.py)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,19 @@ def hold(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"pid": os.getpid(), "connection": connection_id})
 
 
+def named_lock(request: HttpRequest) -> JsonResponse:
+    """Waits (up to 30 s) for a named lock the test holds: a pin the test can look at."""
+    name = request.GET["name"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT GET_LOCK(%s, 30)", [name])  # THE PIN
+        (got,) = cursor.fetchone()
+        cursor.execute("SELECT RELEASE_LOCK(%s)", [name])
+    return JsonResponse({"pid": os.getpid(), "got": got})
+
+
 urlpatterns = [
     path("health/", health),
     path("hold/", hold),
+    path("named_lock/", named_lock),
     *runpy.run_path(str(_SAMPLE))["urlpatterns"],
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -318,6 +319,177 @@ class PeakConnections:
     def __exit__(self, *exc_info: object) -> None:
         self._done.set()
         self._sampler.join(30)
+
+
+class FakeConnection:
+    """A DB-API connection with a real socket, so the pool's idle check (poll()) works; the
+    far end stands for the server. For the pool's own tests (tests/unit/), no server needed."""
+
+    opened: list[FakeConnection] = []
+
+    def __init__(self, timeout: float | None = None) -> None:
+        # timeout: the seconds the pool's caller can still wait for the connect.
+        self.connect_timeout = timeout
+        self._sock, self.server_side = socket.socketpair()
+        self.closed = False
+        self.pings = 0
+        FakeConnection.opened.append(self)
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def ping(self) -> None:
+        self.pings += 1
+        if self.closed:
+            raise OSError("closed")
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._sock.close()
+            self.server_side.close()
+
+    def drop(self) -> None:
+        """The server closes this connection (KILL, wait_timeout): EOF on the client side."""
+        self.server_side.close()
+
+
+class GunicornSite:
+    """tests/prometheus_site/ (this ENGINE, a small pool) under a real Gunicorn started with a
+    configuration file of the documentation, on a database of the test server; its output
+    (the site's log included) goes to a file."""
+
+    def __init__(
+        self, database: str, tmp_path: Path, config: Path, args: list[str], **env: str
+    ) -> None:
+        from tests.support.mariadb_server import die_with_parent, free_port
+
+        self.database = database
+        self.port = free_port()
+        self.log = tmp_path / "gunicorn.log"
+        environ = {
+            key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"
+        }
+        environ.update(
+            DJANGO_SETTINGS_MODULE="tests.prometheus_site.settings",
+            PROMETHEUS_SITE_DB=database,
+            **env,
+        )
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "gunicorn"),
+                    "-c",
+                    str(config),
+                    *args,
+                    "--bind",
+                    "127.0.0.1:%d" % self.port,
+                    "--graceful-timeout",
+                    "5",
+                    "tests.prometheus_site.wsgi:application",
+                ],
+                cwd=ROOT,
+                env=environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
+            )
+
+    def get(self, path: str) -> bytes:
+        import urllib.request
+
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path), timeout=30) as r:
+            assert r.status == 200
+            body: bytes = r.read()
+            return body
+
+    def json(self, path: str) -> Any:
+        return json.loads(self.get(path))
+
+    def wait_until_up(self) -> None:
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError("Gunicorn exited:\n" + self.log.read_text())
+            try:
+                self.get("/health/")
+            except OSError:
+                return False
+            return True
+
+        eventually(answers, timeout=60, what="Gunicorn to answer")
+
+    def metrics(self) -> dict[str, float]:
+        """Every django_pooled_mysql sample of one scrape, summed over its labels; a sample with
+        a ``kind`` label also under ``name{kind="..."}``."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        sums: dict[str, float] = {}
+        for family in text_string_to_metric_families(self.get("/metrics/").decode()):
+            for sample in family.samples:
+                if sample.name.startswith("django_pooled_mysql_"):
+                    assert sample.labels["alias"] == "default"
+                    names = [sample.name]
+                    if "kind" in sample.labels:
+                        names.append('%s{kind="%s"}' % (sample.name, sample.labels["kind"]))
+                    for name in names:
+                        sums[name] = sums.get(name, 0) + sample.value
+        return sums
+
+    def worker_pids(self) -> list[int]:
+        result = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        )
+        return [int(pid) for pid in result.stdout.split()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class StepClock:
+    """A pool clock (``pool.clock``) that moves only when told: durations are exact and no test
+    sleeps. Whole seconds keep the sums exact."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def fake_pool(name: str = "fake", **options: Any) -> Any:
+    """A ConnectionPool of FakeConnections on a StepClock (pool-side unit tests)."""
+    from django_pooled_mysql.pool import ConnectionPool
+    from django_pooled_mysql.pool.options import parse_pool_option
+
+    parsed = parse_pool_option("fake", {"timeout": 5, **options})
+    assert parsed is not None
+    pool = ConnectionPool(name, FakeConnection, parsed)
+    pool.clock = StepClock()
+    return pool
+
+
+class _Holder:
+    """Stands for the Django connection (its PooledConnection) that a pinned lease watches."""
+
+
+# Kept for the whole run: a holder garbage-collected while pinned is taken for abandoned.
+_holders: list[_Holder] = []
+
+
+def new_holder(pool: Any) -> Any:
+    """The watchers of a new holder, for ``pool.pinned.pin(new_holder(pool), reason)``."""
+    holder = _Holder()
+    _holders.append(holder)
+    return pool.pinned.watchers_for(holder, None)
 
 
 def eventually(

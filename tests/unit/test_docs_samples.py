@@ -132,6 +132,8 @@ CHECKED_PYTHON = {
     "docs/examples/gunicorn_gthread.conf.py",
     "docs/examples/gunicorn_sync.conf.py",
     "docs/examples/gunicorn_warm_up.conf.py",
+    # tests/integration/test_holders.py runs it under Gunicorn.
+    "docs/examples/gunicorn_holders.conf.py",
     # tests/unit/test_operations_docs.py, and tests/integration/test_prometheus.py runs the
     # last two under Gunicorn.
     "docs/examples/settings_process_groups.py",
@@ -439,6 +441,7 @@ def top_level_names(path: Path) -> list[str]:
         EXAMPLES / "gunicorn_sync.conf.py",
         EXAMPLES / "gunicorn_warm_up.conf.py",
         EXAMPLES / "gunicorn_prometheus.conf.py",
+        EXAMPLES / "gunicorn_holders.conf.py",
         ROOT / "testproject" / "gunicorn.conf.py",
     ],
     ids=lambda path: path.name,
@@ -513,14 +516,16 @@ TEXT_BLOCKS = [
 # Output of manage.py pool_budget: tests/unit/test_operations_docs.py renders it from the run's
 # --json output (docs/examples/pool_budget.json) and compares.
 POOL_BUDGET_OUTPUT = "Peak connections, process groups from"
+# log_holders()'s output: tests/unit/test_holders.py renders it and compares.
+HOLDERS_OUTPUT = "holders in process"
 
 
 @pytest.mark.parametrize("block", TEXT_BLOCKS, ids=_ids(TEXT_BLOCKS))
 def test_text_samples_are_messages_checked_here(block: Block) -> None:
     # Output shown on the site must be checked against the code, as the PoolTimeout message is.
-    assert "is exhausted" in block.body or POOL_BUDGET_OUTPUT in block.body, (
-        "%s: no test checks this output sample" % block.where
-    )
+    assert any(
+        marker in block.body for marker in ("is exhausted", POOL_BUDGET_OUTPUT, HOLDERS_OUTPUT)
+    ), "%s: no test checks this output sample" % block.where
 
 
 # -- shell samples ----------------------------------------------------------------------------

@@ -3,7 +3,6 @@ hand-off order, close with connections out, recycle, the idle check, events."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,40 +14,7 @@ from sqlalchemy import event
 from django_pooled_mysql.exceptions import PoolClosed, PoolTimeout
 from django_pooled_mysql.pool import ConnectionPool
 from django_pooled_mysql.pool.options import parse_pool_option
-from tests.support.helpers import eventually, run_threads
-
-
-class FakeConnection:
-    """A DB-API connection with a real socket, so the pool's idle check (poll()) works; the
-    far end stands for the server."""
-
-    opened: list[FakeConnection] = []
-
-    def __init__(self, timeout: float | None = None) -> None:
-        # timeout: the seconds the pool's caller can still wait for the connect.
-        self.connect_timeout = timeout
-        self._sock, self.server_side = socket.socketpair()
-        self.closed = False
-        self.pings = 0
-        FakeConnection.opened.append(self)
-
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-    def ping(self) -> None:
-        self.pings += 1
-        if self.closed:
-            raise OSError("closed")
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._sock.close()
-            self.server_side.close()
-
-    def drop(self) -> None:
-        """The server closes this connection (KILL, wait_timeout): EOF on the client side."""
-        self.server_side.close()
+from tests.support.helpers import FakeConnection, eventually, run_threads
 
 
 @pytest.fixture(autouse=True)
