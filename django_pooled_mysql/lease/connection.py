@@ -32,6 +32,7 @@ from ..driver.execute import (
     StatementResult,
     is_driver_error,
     run_on,
+    sent_text,
 )
 from ..driver.wire import PING, STATEMENT
 from ..exceptions import CommitInDoubt, ConnectionLostInTransaction
@@ -54,7 +55,19 @@ from .previous import (
     row_count,
     substitute,
 )
-from .variables import EMPTY, State, bring_to, merged, missing_baselines, read_baselines
+from .variables import (
+    EMPTY,
+    State,
+    answered_before,
+    answered_call,
+    bring_to,
+    call_key,
+    merged,
+    missing_baselines,
+    read_baselines,
+    remember_answer,
+    remember_call,
+)
 
 # callproc(): a procedure may do anything a CALL statement may.
 _CALL = classify("CALL procedure()")
@@ -336,6 +349,8 @@ class PooledConnection:
         else:
             lease = None
         if lease is None:
+            if verdict.replays is not None and method == "execute" and cursorclass is None:
+                return self._set_on_lease(verdict, query, args)
             return self._run_leased(verdict, method, query, args, cursorclass)
         same_session = self._previous_session is lease
         try:
@@ -480,7 +495,9 @@ class PooledConnection:
     def _run_set(
         self, connection: Any, keys: tuple[str, ...], query: Any, args: Any, cursorclass: Any
     ) -> StatementResult:
-        """Run a replayable SET (variables.py) and make its values this Django connection's."""
+        """Run a replayable SET (variables.py) on connection and record its values there and,
+        for this Django connection, on top of the values it wants (_set_on_lease() records those
+        itself, from the text)."""
         baselines = self._pool.session_baselines
         missing = missing_baselines(keys, connection.session_vars, baselines)
         if missing:
@@ -499,10 +516,76 @@ class PooledConnection:
             connection.session_vars = merged(connection.session_vars, found, baselines)
         return result
 
+    def _set_on_lease(self, verdict: Verdict, query: Any, args: Any) -> StatementResult:
+        """A replayable SET on a statement lease. The values become this Django connection's;
+        the SET runs on the leased connection as it is (its other values are no matter: the
+        next statement's lease brings whatever connection it gets to the values), and is not
+        sent again to a connection that already has those values: like ProxySQL, which answers
+        such a SET itself, this answers it as the server answered the same text before."""
+        pool = self._current_pool()
+        key = call_key(pool.name, query, args)
+        known = answered_call(key)
+        if known is not None:
+            # The same SET answered before: nothing to run now. The next statement's lease
+            # brings its connection to the values (or fails, if they cannot be set any more).
+            found, answered = known
+            self._vars = merged(self._vars, found, pool.session_baselines)
+            result = tuple(list(answered))  # a result of its own: cursor.py tells them apart
+            self._after(result, query)
+            return result
+        record, connection = pool.checkout()
+        try:
+            text = sent_text(connection, query, args) if type(query) is str else None
+        except (TypeError, ValueError, KeyError):
+            text = None  # the driver raises its own error for these
+        found = assignments(text) if text is not None else None
+        if found is None or text is None:
+            pool.checkin(record)
+            return self._run_leased(verdict, "execute", query, args, None)
+        baselines = pool.session_baselines
+        have = connection.session_vars
+        answered = answered_before(connection, text)
+        if answered is not None and merged(have, found, baselines) is have:
+            # A result of its own (results are told apart by identity: cursor.py's Host).
+            result = tuple(list(answered))
+            pool.checkin(record)
+            self._vars = merged(self._vars, found, baselines)
+        else:
+            try:
+                result = self._run_set(connection, verdict.replays or (), query, args, None)
+            except BaseException as exc:
+                result = self._statement_failed(
+                    pool, record, exc, "execute", query, args, None, verdict
+                )
+                self._after(result, query)
+                return result
+            if self._set_unread:
+                self._set_unread = False
+                self._adopt(pool, record, connection, verdict.leaves or "SET", query)
+                self._pin(verdict.leaves, statement=query)
+            elif result[PENDING_ERROR] is None and not result[WARNINGS]:
+                remember_answer(connection, text, result)
+                remember_call(key, found, result)
+                pool.checkin(record)
+            else:
+                self._checkin_capturing(pool, record, connection, result, False)
+        self._after(result, query)
+        return result
+
     def _bring(self, pool: ConnectionPool, record: Any, connection: Any) -> tuple[Any, Any]:
         """Give a connection just checked out this Django connection's session variables
-        (variables.py). A failed SET fails the statement and retires the connection; one that
-        has a value whose baseline cannot be written back is replaced by another."""
+        (variables.py): an idle one that already has them if there is one, else one SET. A
+        failed SET fails the statement and retires the connection; one that has a value whose
+        baseline cannot be written back is replaced by another."""
+        wanted = self._vars
+        swap = pool.checkout_matching(
+            lambda idle: getattr(idle.dbapi_connection, "session_vars", None) is wanted
+        )
+        if swap is not None:
+            pool.checkin(record)
+            record, connection = swap
+            if connection.session_vars is wanted:
+                return record, connection
         while True:
             try:
                 replayed = bring_to(connection, self._vars, pool.session_baselines)

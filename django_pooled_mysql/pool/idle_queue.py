@@ -20,6 +20,7 @@ the waiter. Knows nothing of connections, Django or SQLAlchemy: records are opaq
 from __future__ import annotations
 
 import collections
+import itertools
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -67,6 +68,21 @@ class IdleQueue:
             return self._pop()
         except IndexError:
             return None
+
+    def take_matching(self, match: Any, limit: int = 16) -> Any:
+        """One of the ``limit`` most recently returned idle records for which match(record) is
+        true, or None (also when callers are waiting: they come first)."""
+        records = self._records
+        if self._waiters:
+            return None
+        for record in list(itertools.islice(reversed(records), limit)):
+            if match(record):
+                try:
+                    records.remove(record)
+                except ValueError:  # taken meanwhile
+                    continue
+                return record
+        return None
 
     def take_any(self) -> Any:
         """An idle record even if callers are waiting (for closing the pool), or None."""

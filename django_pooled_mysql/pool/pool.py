@@ -313,6 +313,18 @@ class ConnectionPool(Pool):
                 return record, self.checked_connection(record)
         return self._checkout_slow()
 
+    def checkout_matching(self, match: Callable[[Any], bool]) -> tuple[Any, Any] | None:
+        """checkout() of an idle connection whose record match() accepts, or None if none of the
+        most recently returned ones does (the lease layer prefers a connection that already has
+        a Django connection's session variables: lease/variables.py)."""
+        if self.backoff.refusal is not None or self.closed:
+            return None
+        record = self.idle.take_matching(match)
+        if record is None:
+            return None
+        next(self._requests)
+        return record, self.checked_connection(record)
+
     def _checkout_slow(self) -> tuple[Any, Any]:
         """checkout() when no connection is idle, the pool is closed, or the server is full.
 
