@@ -22,11 +22,6 @@ if __name__ == "__main__" and "--mode" in sys.argv:
         from gevent import monkey
 
         monkey.patch_all()
-    if MODE == "pymysql":
-        import pymysql
-
-        pymysql.version_info = (2, 2, 7, "final", 0)
-        pymysql.install_as_MySQLdb()
 
 import json
 import os
@@ -38,6 +33,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+if __name__ == "__main__" and "--mode" in sys.argv:
+    from tests.support import pymysql_shim
+
+    # Before child() imports Django and MySQLdb; gevent's monkey-patching came first, above.
+    pymysql_shim.use("pymysql" if MODE == "pymysql" else "mysqlclient")
+
 MODES = ("threads", "gevent", "pymysql")
 # tcp_keepalive=1: probes after 1 s idle, every 1 s, 3 times; TCP_USER_TIMEOUT 4 s.
 KEEPALIVE = 1

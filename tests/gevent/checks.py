@@ -16,12 +16,10 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-SPEC = json.loads(sys.argv[1])
-if SPEC.get("driver") == "pymysql":
-    import pymysql
+from tests.support import pymysql_shim  # noqa: E402
 
-    pymysql.version_info = (2, 2, 7, "final", 0)
-    pymysql.install_as_MySQLdb()
+SPEC = json.loads(sys.argv[1])
+pymysql_shim.use(SPEC.get("driver", "mysqlclient"))
 
 import django  # noqa: E402
 import gevent  # noqa: E402
