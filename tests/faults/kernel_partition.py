@@ -54,6 +54,7 @@ def child() -> dict[str, Any]:
     from django.conf import settings
 
     from tests.settings import admin_connect, pooled_database
+    from tests.support.helpers import eventually, fetch_all
 
     pool = {"pool_size": 4, "max_overflow": 0, "timeout": 3, "min_idle": 0}
     settings.configure(
@@ -113,15 +114,11 @@ def child() -> dict[str, Any]:
     for thread in workers:
         thread.start()
     admin = admin_connect()
-    cursor = admin.cursor()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # until both statements run on the server
-        cursor.execute(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = %s", (sleeping,)
-        )
-        if cursor.fetchone()[0] == 2:
-            break
-        time.sleep(0.02)
+    running = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = %s"
+    eventually(
+        lambda: fetch_all(admin, running, (sleeping,))[0][0] == 2,
+        what="both statements to run on the server",
+    )
     admin.close()
     link("down")
     cut = time.monotonic()

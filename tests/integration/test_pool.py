@@ -17,6 +17,7 @@ from tests.support.helpers import (
     Scratch,
     eventually,
     in_forked_child,
+    join_all,
     run_threads,
     session_id,
 )
@@ -132,11 +133,11 @@ def test_waiting_worker_gets_the_connection_when_returned(scratch: Scratch) -> N
     thread = threading.Thread(target=wait_for_it)
     thread.start()
     assert waiting.wait(5)
-    while holder.pool_stats()["waiting"] == 0 and thread.is_alive():
-        threading.Event().wait(0.005)  # polls a gauge; the event it stands for is inside SQLAlchemy
+    # A gauge: the event it stands for is inside the pool.
+    eventually(lambda: holder.pool_stats()["waiting"] == 1, what="the worker to wait")
     holder.commit()
     holder.set_autocommit(True)
-    thread.join(10)
+    join_all([thread], 10)
     assert got == [7]
 
 
@@ -186,7 +187,7 @@ def test_statement_killed_mid_flight_fails_cleanly_and_is_not_retried(
     started = threading.Event()
 
     def kill_when_running() -> None:
-        started.wait(5)
+        assert started.wait(5), "the statement never started"
         eventually(
             lambda: bool(
                 admin.query(
@@ -203,7 +204,7 @@ def test_statement_killed_mid_flight_fails_cleanly_and_is_not_retried(
     with pytest.raises(OperationalError) as caught, db.cursor() as cursor:
         started.set()
         cursor.execute("SELECT SLEEP(30)")
-    killer.join()
+    join_all([killer], 30)
     assert caught.value.args[0] == 2013
     assert db.pool_stats()["invalidations"] == 1
     assert session_id(db) != victim

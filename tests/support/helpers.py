@@ -493,14 +493,21 @@ def new_holder(pool: Any) -> Any:
 
 
 def eventually(
-    condition: Callable[[], bool], timeout: float = 10, what: str = "it", interval: float = 0.02
+    condition: Callable[[], bool],
+    timeout: float = 10,
+    what: str | Callable[[], str] = "it",
+    interval: float = 0.02,
 ) -> None:
-    """Poll a server-side condition until it holds: the server offers no event for these (a
-    connection closing, a KILL completing)."""
+    """Poll a condition until it holds, and fail at the deadline: for what offers no event to
+    wait on (a connection closing, a KILL completing, a pool gauge). ``what`` names what is
+    awaited; a callable is asked at the deadline, so the message shows the state last seen.
+    Every polling wait of the tests goes through here, so none can fall through its deadline.
+    Under gevent's monkey-patching the sleep is a cooperative one."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
+            described = what() if callable(what) else what
+            raise AssertionError("timed out after %g s waiting for %s" % (timeout, described))
         time.sleep(interval)
 
 
