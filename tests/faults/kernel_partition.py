@@ -54,7 +54,7 @@ def child() -> dict[str, Any]:
     from django.conf import settings
 
     from tests.settings import admin_connect, pooled_database
-    from tests.support.helpers import eventually, fetch_all
+    from tests.support.helpers import eventually, fetch_all, scalar
 
     pool = {"pool_size": 4, "max_overflow": 0, "timeout": 3, "min_idle": 0}
     settings.configure(
@@ -67,20 +67,15 @@ def child() -> dict[str, Any]:
     django.setup()
     from django.db import connections, transaction
 
-    def scalar(alias: str, sql: str) -> Any:
-        with connections[alias].cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchone()[0]
-
     def outcome(
         alias: str, sql: str, into: dict[str, Any], together: threading.Barrier | None = None
     ) -> None:
         try:
             if together is None:
-                into["value"] = scalar(alias, sql)
+                into["value"] = scalar(connections[alias], sql)
             else:
                 with transaction.atomic(using=alias):
-                    into["value"] = scalar(alias, sql)
+                    into["value"] = scalar(connections[alias], sql)
                     together.wait(10)  # each caller holds its own connection meanwhile
         except Exception as exc:
             into["code"] = exc.args[0] if exc.args and isinstance(exc.args[0], int) else repr(exc)
@@ -92,7 +87,7 @@ def child() -> dict[str, Any]:
 
     def hold() -> None:
         with transaction.atomic():
-            scalar("default", "SELECT 1")
+            scalar(connections["default"], "SELECT 1")
             barrier.wait(10)
         connections.close_all()
 

@@ -26,7 +26,8 @@ import gevent  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from tests.settings import admin_connect, pooled_database  # noqa: E402
-from tests.support.helpers import eventually, session_id_sql  # noqa: E402
+from tests.support import helpers  # noqa: E402
+from tests.support.helpers import eventually  # noqa: E402
 
 POOL = {"pool_size": 20, "max_overflow": 0, "cooperative": SPEC.get("cooperative", True)}
 POOL.update(SPEC.get("pool", {}))
@@ -53,14 +54,13 @@ import django_pooled_mysql  # noqa: E402
 
 
 def rows(sql: str, args: Any = None) -> Any:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        return [list(row) for row in cursor.fetchall()]
+    """The rows of one statement on this greenlet's connection, as lists (for the JSON output)."""
+    return [list(row) for row in helpers.rows(connection, sql, args)]
 
 
 def session() -> int:
     """The server session that runs this statement (CONNECTION_ID() would pin the connection)."""
-    return int(rows(*session_id_sql())[0][0])
+    return helpers.session_id(connection)
 
 
 def settled_stats(deadline: float = 10.0) -> dict[str, Any]:

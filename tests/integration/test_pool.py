@@ -19,15 +19,9 @@ from tests.support.helpers import (
     in_forked_child,
     join_all,
     run_threads,
+    scalar,
     session_id,
 )
-
-
-def scalar(wrapper: Any, sql: str) -> Any:
-    with wrapper.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.fetchone()[0]
-
 
 # -- one pool per process per set of parameters ------------------------------------------------
 

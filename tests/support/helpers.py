@@ -199,6 +199,14 @@ def scalar(db: Any, sql: str, args: Any = None) -> Any:
         return cursor.fetchone()[0]
 
 
+def rows(db: Any, sql: str, args: Any = None) -> list[Any]:
+    """The rows of one statement on a Django connection (none for a statement without a result
+    set, such as SET or INSERT)."""
+    with db.cursor() as cursor:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall()) if cursor.description else []
+
+
 # The processlist row of the statement itself: its text holds the LIKE pattern, so the pattern
 # (a marker unique to the call) matches that row and no other.
 SESSION_ID_SQL = "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s"

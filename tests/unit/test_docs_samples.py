@@ -22,7 +22,6 @@ import tomllib
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from unittest import mock
 
@@ -39,6 +38,7 @@ from tests.support.docs_pages import (
     Block,
     all_blocks,
     blocks,
+    load_example,
     page_block,
     shell_commands,
     site_pages,
@@ -347,15 +347,6 @@ def test_background_alias_has_a_bounded_pool_of_its_own_on_the_same_database() -
     assert databases["background"]["NAME"] == databases["default"]["NAME"]
     assert databases["background"]["TEST"]["MIRROR"] == "default"
     assert options["background"].max_connections == 2
-
-
-def load_example(name: str) -> ModuleType:
-    """A docs/examples/ file imported as a module of its own."""
-    spec = importlib.util.spec_from_file_location("docs_example_" + name[:-3], EXAMPLES / name)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_replica_router_routes_as_the_deployment_page_says() -> None:
