@@ -107,9 +107,12 @@ def test_every_place_of_the_pool_is_usable_once_and_only_once_after_recoveries(
         in_thread(lambda n=n: leave_transaction_open(scratch.wrapper(SMALL), n))
     eventually(lambda: scratch.wrapper(SMALL).pool_stats()["abandoned"] == CAP, what="recovery")
     holders = [scratch.wrapper(SMALL) for _ in range(CAP)]
+    sessions = set()
     for holder in holders:
         holder.set_autocommit(False)
-        assert scalar(holder, "SELECT CONNECTION_ID()")
+        sessions.add(scalar(holder, "SELECT CONNECTION_ID()"))
+    # Each holder's transaction has a session of its own: no place was handed out twice.
+    assert len(sessions) == CAP, sessions
     # All six places are held again; a seventh caller waits its timeout: the cap held and no
     # place was given back twice.
     late = scratch.wrapper(SMALL)

@@ -55,17 +55,18 @@ def test_a_statement_that_leaves_state_pins_until_close(
 ) -> None:
     admin.query("CREATE SEQUENCE IF NOT EXISTS %s.rule_seq" % scratch.name)
     db = scratch.wrapper(SHARED)
-    session = session_id(db)  # CONNECTION_ID() would pin before the statement under test
     rows(db, sql)
     stats = db.pool_stats()
     assert (stats["in_use"], stats["session_pins"]) == (1, 1), stats
     # Unlocked before the next statement so that FLUSH ... WITH READ LOCK blocks nothing else.
     if "LOCK" in sql:
         rows(db, "UNLOCK TABLES")
+    # Until close(), every statement runs on the pinned session (one not routed to it would
+    # open the pool's second connection).
     pinned = scalar(db, "SELECT CONNECTION_ID()")
+    assert [session_id(db) for _ in range(2)] == [pinned] * 2
     db.close()
     assert db.pool_stats()["in_use"] == 0
-    assert isinstance(session, int) and isinstance(pinned, int)
 
 
 @pytest.mark.parametrize("sql", NO_PIN)
