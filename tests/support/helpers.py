@@ -331,8 +331,10 @@ class PeakConnections:
 
 class FakeConnection:
     """A DB-API connection with a real socket, so the pool's idle check (poll()) works; the
-    far end stands for the server. For the pool's own tests (tests/unit/), no server needed."""
+    far end stands for the server. For the pool's own tests (tests/unit/pool/, whose conftest
+    closes what each test opened), no server needed."""
 
+    # Every connection made since the last close_all(), for the tests' own counts.
     opened: list[FakeConnection] = []
 
     def __init__(self, timeout: float | None = None) -> None:
@@ -360,6 +362,14 @@ class FakeConnection:
     def drop(self) -> None:
         """The server closes this connection (KILL, wait_timeout): EOF on the client side."""
         self.server_side.close()
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every connection made so far and count afresh (the sockets would otherwise be
+        left to the garbage collector: a ResourceWarning, an error in the test run)."""
+        for conn in cls.opened:
+            conn.close()
+        cls.opened = []
 
 
 class GunicornSite:

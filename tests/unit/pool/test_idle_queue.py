@@ -10,7 +10,7 @@ import pytest
 from django_pooled_mysql import pool as pool_module
 from django_pooled_mysql.pool import idle_queue as idle_queue_module
 from django_pooled_mysql.pool.idle_queue import IdleQueue
-from tests.support.helpers import eventually, join_all, run_threads
+from tests.support.helpers import FakeConnection, eventually, join_all, run_threads
 
 
 def get(queue: IdleQueue, timeout: float) -> Any:
@@ -210,23 +210,13 @@ def test_release_waiters_ends_every_wait_with_none() -> None:
     assert queue.waiting == 0
 
 
-class _FakeConnection:
-    """Enough of a DB-API connection for the pool's bookkeeping (no socket: never probed)."""
-
-    def __init__(self, timeout: float | None = None) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def test_closing_a_pool_fails_its_waiting_callers_at_once() -> None:
     from django_pooled_mysql.exceptions import PoolClosed
     from django_pooled_mysql.pool.options import parse_pool_option
 
     options = parse_pool_option("x", {"pool_size": 1, "max_overflow": 0, "timeout": 60})
     assert options is not None
-    pool = pool_module.ConnectionPool("fake", _FakeConnection, options)
+    pool = pool_module.ConnectionPool("fake", FakeConnection, options)
     held, _ = pool.checkout()
     outcome: list[BaseException] = []
 

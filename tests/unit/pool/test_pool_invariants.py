@@ -1,11 +1,11 @@
-"""The pool's own invariants with a fake DB-API connection (no database): cap, overflow,
-hand-off order, close with connections out, recycle, the idle check, events."""
+"""The pool's own invariants with a fake DB-API connection (no database; its socket lets the
+pool's real idle check run, FakeConnection in tests/support/helpers.py): cap, overflow, hand-off
+order, close with connections out, recycle, the idle check, events."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,14 +15,6 @@ from django_pooled_mysql.exceptions import PoolClosed, PoolTimeout
 from django_pooled_mysql.pool import ConnectionPool
 from django_pooled_mysql.pool.options import parse_pool_option
 from tests.support.helpers import FakeConnection, eventually, join_all, run_threads
-
-
-@pytest.fixture(autouse=True)
-def fresh_registry() -> Iterator[None]:
-    FakeConnection.opened = []
-    yield
-    for conn in FakeConnection.opened:
-        conn.close()
 
 
 def make_pool(**options: Any) -> ConnectionPool:
