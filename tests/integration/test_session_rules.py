@@ -1,6 +1,6 @@
 """Session state read as the server reads it (issue 13), end to end on a real server.
 
-What the lexer decides (tests/unit/test_session_state.py has the full table) must hold on the
+What the lexer decides (tests/unit/sql/test_rules.py has the full table) must hold on the
 wire: statements that leave state pin, those that do not stay on statement leases; state made
 where the text does not show it (triggers, stored functions) is caught by the server's
 session-state tracker; and what a statement leaves for the next one (LAST_INSERT_ID(),

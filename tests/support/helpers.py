@@ -1,6 +1,6 @@
-"""Helpers shared by tests/integration/ and tests/faults/: server inspection, scratch databases,
-threads, forks and deadlines. Fixtures built on them are in tests/conftest.py and
-tests/faults/conftest.py.
+"""Helpers shared by the test folders (unit, integration, faults, and the scenario scripts of
+gevent/ and ecosystem/): server inspection, scratch databases, statements, threads, forks and
+deadlines. Fixtures built on them are in tests/conftest.py and tests/faults/conftest.py.
 """
 
 from __future__ import annotations
