@@ -507,7 +507,7 @@ TEXT_BLOCKS = [
 # Output of manage.py pool_budget: tests/unit/test_operations_docs.py renders it from the run's
 # --json output (docs/examples/pool_budget.json) and compares.
 POOL_BUDGET_OUTPUT = "Peak connections, process groups from"
-# log_holders()'s output: tests/unit/test_holders.py renders it and compares.
+# log_holders()'s output: tests/unit/pool/test_holders.py renders it and compares.
 HOLDERS_OUTPUT = "holders in process"
 
 
