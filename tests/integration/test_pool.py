@@ -306,6 +306,8 @@ def test_pool_stats_has_the_documented_keys() -> None:
         "keepalive_pings",
         "min_idle",
         "session_pins",
+        "pins",
+        "pinned_seconds",
         "variable_replays",
         "resets",
         "server_refusals",
