@@ -33,12 +33,10 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     import gevent
     import gevent.event
 
-    if spec["driver"] == "pymysql":
-        import pymysql
-
-        pymysql.version_info = (2, 2, 7, "final", 0)
-        pymysql.install_as_MySQLdb()
     sys.path.insert(0, str(ROOT))
+    from tests.support import pymysql_shim
+
+    pymysql_shim.use(spec["driver"])
     import django
     from django.conf import settings
 

@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import django
 from django.conf import settings
 
+from tests.support import pymysql_shim
+
 # This ENGINE's options in the benchmarks (instructions.py uses them too).
 POOL: dict[str, object] = {"pool": {"pool_size": 5, "max_overflow": 0}}
 
@@ -141,11 +143,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=0.5, help="per operation per round")
     parser.add_argument("--driver", choices=["mysqlclient", "pymysql"], default="mysqlclient")
     args = parser.parse_args()
-    if args.driver == "pymysql":
-        import pymysql
-
-        pymysql.version_info = (2, 2, 7, "final", 0)
-        pymysql.install_as_MySQLdb()
+    pymysql_shim.use(args.driver)
     configure(POOL)
     prepare()
     engines = {

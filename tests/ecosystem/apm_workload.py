@@ -19,11 +19,9 @@ from pathlib import Path
 
 SPEC = json.loads(sys.argv[1])
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-if SPEC["driver"] == "pymysql":
-    import pymysql
+from tests.support import pymysql_shim  # noqa: E402
 
-    pymysql.version_info = (2, 2, 7, "final", 0)
-    pymysql.install_as_MySQLdb()
+pymysql_shim.use(SPEC["driver"])
 
 import contextlib  # noqa: E402
 import threading  # noqa: E402

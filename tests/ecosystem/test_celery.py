@@ -16,15 +16,13 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.helpers import Admin, PeakConnections, Scratch, eventually
+from tests.support.helpers import ROOT, Admin, PeakConnections, Scratch, eventually
 from tests.support.mariadb_server import die_with_parent, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 TASKS = 60
 
 

@@ -16,9 +16,8 @@ import pytest
 
 from django_pooled_mysql.driver.connect import SERVER_FACTS_SQL
 from django_pooled_mysql.lease.previous import RESTORE_SESSION
-from tests.support.helpers import Scratch, run_script
+from tests.support.helpers import ROOT, Scratch, run_script
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKLOAD = ROOT / "tests" / "ecosystem" / "tracing_workload.py"
 APM_WORKLOAD = ROOT / "tests" / "ecosystem" / "apm_workload.py"
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import connections, transaction
 
+from tests.support.helpers import join_all
+
 JOBS = {"main": 1, "threads": 4, "gevent": 4}
 # Fewer connections than jobs: the jobs share the pool's connections.
 POOL = {"pool_size": 2, "max_overflow": 0}
@@ -88,8 +90,7 @@ def run_jobs(
         threads = [threading.Thread(target=job, args=(n,)) for n in range(count)]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join(60)
+        join_all(threads, 60)
     else:
         import gevent
 

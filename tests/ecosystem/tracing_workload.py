@@ -23,12 +23,9 @@ if SPEC["concurrency"] == "gevent":
     monkey.patch_all()
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-if SPEC["driver"] == "pymysql":
-    import pymysql
+from tests.support import pymysql_shim  # noqa: E402
 
-    # Django's backend checks for mysqlclient >= 2.2.1.
-    pymysql.version_info = (2, 2, 7, "final", 0)
-    pymysql.install_as_MySQLdb()
+pymysql_shim.use(SPEC["driver"])
 
 from typing import Any  # noqa: E402
 

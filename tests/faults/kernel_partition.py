@@ -22,11 +22,6 @@ if __name__ == "__main__" and "--mode" in sys.argv:
         from gevent import monkey
 
         monkey.patch_all()
-    if MODE == "pymysql":
-        import pymysql
-
-        pymysql.version_info = (2, 2, 7, "final", 0)
-        pymysql.install_as_MySQLdb()
 
 import json
 import os
@@ -38,6 +33,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+if __name__ == "__main__" and "--mode" in sys.argv:
+    from tests.support import pymysql_shim
+
+    # Before child() imports Django and MySQLdb; gevent's monkey-patching came first, above.
+    pymysql_shim.use("pymysql" if MODE == "pymysql" else "mysqlclient")
+
 MODES = ("threads", "gevent", "pymysql")
 # tcp_keepalive=1: probes after 1 s idle, every 1 s, 3 times; TCP_USER_TIMEOUT 4 s.
 KEEPALIVE = 1
@@ -53,6 +54,7 @@ def child() -> dict[str, Any]:
     from django.conf import settings
 
     from tests.settings import admin_connect, pooled_database
+    from tests.support.helpers import eventually, fetch_all, scalar
 
     pool = {"pool_size": 4, "max_overflow": 0, "timeout": 3, "min_idle": 0}
     settings.configure(
@@ -65,20 +67,15 @@ def child() -> dict[str, Any]:
     django.setup()
     from django.db import connections, transaction
 
-    def scalar(alias: str, sql: str) -> Any:
-        with connections[alias].cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchone()[0]
-
     def outcome(
         alias: str, sql: str, into: dict[str, Any], together: threading.Barrier | None = None
     ) -> None:
         try:
             if together is None:
-                into["value"] = scalar(alias, sql)
+                into["value"] = scalar(connections[alias], sql)
             else:
                 with transaction.atomic(using=alias):
-                    into["value"] = scalar(alias, sql)
+                    into["value"] = scalar(connections[alias], sql)
                     together.wait(10)  # each caller holds its own connection meanwhile
         except Exception as exc:
             into["code"] = exc.args[0] if exc.args and isinstance(exc.args[0], int) else repr(exc)
@@ -90,7 +87,7 @@ def child() -> dict[str, Any]:
 
     def hold() -> None:
         with transaction.atomic():
-            scalar("default", "SELECT 1")
+            scalar(connections["default"], "SELECT 1")
             barrier.wait(10)
         connections.close_all()
 
@@ -112,15 +109,11 @@ def child() -> dict[str, Any]:
     for thread in workers:
         thread.start()
     admin = admin_connect()
-    cursor = admin.cursor()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # until both statements run on the server
-        cursor.execute(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = %s", (sleeping,)
-        )
-        if cursor.fetchone()[0] == 2:
-            break
-        time.sleep(0.02)
+    running = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = %s"
+    eventually(
+        lambda: fetch_all(admin, running, (sleeping,))[0][0] == 2,
+        what="both statements to run on the server",
+    )
     admin.close()
     link("down")
     cut = time.monotonic()

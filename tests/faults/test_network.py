@@ -19,7 +19,7 @@ from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.exceptions import CommitInDoubt, PoolTimeout
 from django_pooled_mysql.pool.registry import close_pools
 from tests.integration.test_gevent import CHECKS
-from tests.support.helpers import FaultServer, join_all, run_script
+from tests.support.helpers import FaultServer, join_all, run_script, scalar
 from tests.support.tcp_proxy import TcpProxy
 
 TIMEOUTS = {"read_timeout": 2, "write_timeout": 2, "connect_timeout": 2}
@@ -54,12 +54,6 @@ def wrapper(
         "TEST": {},
     }
     return DatabaseWrapper(settings, "network")
-
-
-def scalar(db: Any, sql: str, args: Any = None) -> Any:
-    with db.cursor() as cursor:
-        cursor.execute(sql, args)
-        return cursor.fetchone()[0]
 
 
 def timed(action: Any) -> tuple[BaseException | None, float]:

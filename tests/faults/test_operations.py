@@ -18,7 +18,6 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,9 +26,8 @@ from django.db import OperationalError
 from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.exceptions import PoolTimeout
 from django_pooled_mysql.pool.registry import close_pools
-from tests.support.helpers import FaultServer, eventually, join_all, scalar, session_id
+from tests.support.helpers import ROOT, FaultServer, eventually, join_all, scalar, session_id
 
-ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "ops"
 USER = "shop"
 

@@ -19,6 +19,7 @@ from django.db import OperationalError
 from django_pooled_mysql.base import DatabaseWrapper
 from django_pooled_mysql.pool.registry import close_pools
 from tests.support.helpers import (
+    ROOT,
     FaultServer,
     eventually,
     in_forked_child,
@@ -27,7 +28,6 @@ from tests.support.helpers import (
     session_id,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("worker.py")
 
 

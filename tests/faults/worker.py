@@ -17,16 +17,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support import pymysql_shim
 
 
 def main() -> int:
     """Run the workers described by the JSON argument and print the outcome."""
     spec = json.loads(sys.argv[1])
-    if spec.get("driver") == "pymysql":
-        import pymysql
-
-        pymysql.version_info = (2, 2, 7, "final", 0)
-        pymysql.install_as_MySQLdb()
+    pymysql_shim.use(spec.get("driver", "mysqlclient"))
     import django
     from django.conf import settings
 

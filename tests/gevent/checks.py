@@ -16,19 +16,18 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-SPEC = json.loads(sys.argv[1])
-if SPEC.get("driver") == "pymysql":
-    import pymysql
+from tests.support import pymysql_shim  # noqa: E402
 
-    pymysql.version_info = (2, 2, 7, "final", 0)
-    pymysql.install_as_MySQLdb()
+SPEC = json.loads(sys.argv[1])
+pymysql_shim.use(SPEC.get("driver", "mysqlclient"))
 
 import django  # noqa: E402
 import gevent  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from tests.settings import admin_connect, pooled_database  # noqa: E402
-from tests.support.helpers import session_id_sql  # noqa: E402
+from tests.support import helpers  # noqa: E402
+from tests.support.helpers import eventually  # noqa: E402
 
 POOL = {"pool_size": 20, "max_overflow": 0, "cooperative": SPEC.get("cooperative", True)}
 POOL.update(SPEC.get("pool", {}))
@@ -55,26 +54,31 @@ import django_pooled_mysql  # noqa: E402
 
 
 def rows(sql: str, args: Any = None) -> Any:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        return [list(row) for row in cursor.fetchall()]
+    """The rows of one statement on this greenlet's connection, as lists (for the JSON output)."""
+    return [list(row) for row in helpers.rows(connection, sql, args)]
 
 
 def session() -> int:
     """The server session that runs this statement (CONNECTION_ID() would pin the connection)."""
-    return int(rows(*session_id_sql())[0][0])
+    return helpers.session_id(connection)
 
 
 def settled_stats(deadline: float = 10.0) -> dict[str, Any]:
     """pool_stats() once no place is in use or being cancelled (an interrupted statement's
-    session is cancelled with one of the pool's own connections, briefly in use), or at the
+    session is cancelled with one of the pool's own connections, briefly in use); fails at the
     deadline."""
-    until = time.monotonic() + deadline
-    stats = django_pooled_mysql.pool_stats()
-    while (stats["in_use"] or stats["cancelling"]) and time.monotonic() < until:
-        gevent.sleep(0.01)
+
+    def settled() -> bool:
         stats = django_pooled_mysql.pool_stats()
-    return stats
+        return not (stats["in_use"] or stats["cancelling"])
+
+    eventually(
+        settled,
+        deadline,
+        lambda: "the pool to settle: %r" % django_pooled_mysql.pool_stats(),
+        interval=0.01,
+    )
+    return django_pooled_mysql.pool_stats()
 
 
 def error_of(func: Any) -> Any:
@@ -262,9 +266,11 @@ def abandoned() -> dict[str, Any]:
     for i in range(cap + 3):
         gevent.spawn(pin, i).join()
     after = rows("SELECT 1")  # PoolTimeout here before the fix
-    deadline = time.monotonic() + 10
-    while django_pooled_mysql.pool_stats()["abandoned"] < cap + 3 and time.monotonic() < deadline:
-        gevent.sleep(0.01)
+    eventually(
+        lambda: django_pooled_mysql.pool_stats()["abandoned"] >= cap + 3,
+        what=lambda: "%d abandoned leases: %r" % (cap + 3, django_pooled_mysql.pool_stats()),
+        interval=0.01,
+    )
     stop.set()
     sampler.join()
     stats = django_pooled_mysql.pool_stats()
@@ -299,11 +305,11 @@ def housekeeping() -> dict[str, Any]:
     in_greenlets(POOL["pool_size"] + POOL["max_overflow"], burst)
     peak = django_pooled_mysql.pool_stats()["open"]
     ticker = Ticker(0.005)
-    deadline = time.monotonic() + 10
-    while django_pooled_mysql.pool_stats()["open"] > POOL["min_idle"]:
-        if time.monotonic() > deadline:
-            break
-        gevent.sleep(0.05)
+    eventually(
+        lambda: django_pooled_mysql.pool_stats()["open"] <= POOL["min_idle"],
+        what=lambda: "the pool to shrink to min_idle: %r" % django_pooled_mysql.pool_stats(),
+        interval=0.05,
+    )
     native_ids = []
     done = gevent.event.Event()
 
@@ -312,7 +318,7 @@ def housekeeping() -> dict[str, Any]:
         done.set()
 
     keeper.running.submit(where)
-    done.wait(5)
+    assert done.wait(5), "the housekeeper did not run a submitted job within 5 s"
     count = ticker.stop()
     stats = django_pooled_mysql.pool_stats()
     return {

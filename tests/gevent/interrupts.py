@@ -30,6 +30,7 @@ from typing import Any  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 # checks.py configures Django (and installs PyMySQL as MySQLdb) before anything imports either.
 from tests.gevent import checks  # noqa: E402
+from tests.support.helpers import eventually  # noqa: E402
 
 SPEC, Ticker, rows = checks.SPEC, checks.Ticker, checks.rows
 
@@ -132,14 +133,20 @@ PATHS = {
 
 
 def settle(deadline: float = 15.0) -> dict[str, Any]:
-    until = time.monotonic() + deadline
-    while True:
+    """pool_stats() once no place is in use, being cancelled or waited for; fails at the
+    deadline."""
+
+    def settled() -> bool:
         stats = django_pooled_mysql.pool_stats()
-        if stats["in_use"] == 0 and stats.get("cancelling", 0) == 0 and stats["waiting"] == 0:
-            return stats
-        if time.monotonic() > until:
-            raise AssertionError("the pool did not settle: %r" % stats)
-        gevent.sleep(0.005)
+        return stats["in_use"] == 0 and stats.get("cancelling", 0) == 0 and stats["waiting"] == 0
+
+    eventually(
+        settled,
+        deadline,
+        lambda: "the pool to settle: %r" % django_pooled_mysql.pool_stats(),
+        interval=0.005,
+    )
+    return django_pooled_mysql.pool_stats()
 
 
 def descriptors() -> int:

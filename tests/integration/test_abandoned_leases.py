@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from django.db import OperationalError, connections
 
 from django_pooled_mysql.exceptions import ConnectionLostInTransaction
-from tests.support.helpers import Admin, Scratch, eventually
+from tests.support.helpers import Admin, Scratch, eventually, rows, run_threads, scalar
 
 # The issue's small pool: six places in all.
 SMALL = {"pool_size": 4, "max_overflow": 2, "timeout": 3}
@@ -37,39 +36,17 @@ def no_garbage_collection() -> Iterator[None]:
             gc.enable()
 
 
-def one(db: Any, sql: str, args: Any = None) -> Any:
-    with db.cursor() as cursor:
-        cursor.execute(sql, args)
-        row = cursor.fetchone()
-    return None if row is None else row[0]
-
-
 def in_thread(body: Callable[[], Any]) -> Any:
     """Run body in a thread that ends without closing anything; return body's result."""
-    outcome: list[Any] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            outcome.append(body())
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(30)
-    assert not thread.is_alive()
-    if errors:
-        raise errors[0]
-    return outcome[0]
+    return run_threads(1, lambda _: body(), timeout=30)[0]
 
 
 def take_named_lock(db: Any, n: int) -> None:
-    assert one(db, "SELECT GET_LOCK(%s, 0)", ["abandoned-%d" % n]) == 1
+    assert scalar(db, "SELECT GET_LOCK(%s, 0)", ["abandoned-%d" % n]) == 1
 
 
 def set_user_variable(db: Any, n: int) -> None:
-    one(db, "SET @abandoned = %s", [n])
+    rows(db, "SET @abandoned = %s", [n])
 
 
 def touch_raw_connection(db: Any, n: int) -> None:
@@ -79,11 +56,11 @@ def touch_raw_connection(db: Any, n: int) -> None:
 
 def leave_transaction_open(db: Any, n: int) -> None:
     db.set_autocommit(False)
-    one(db, "INSERT INTO testapp_author (name, age) VALUES (%s, %s)", ["uncommitted", n])
+    rows(db, "INSERT INTO testapp_author (name, age) VALUES (%s, %s)", ["uncommitted", n])
 
 
 def lock_table(db: Any, n: int) -> None:
-    one(db, "LOCK TABLES testapp_counter WRITE")
+    rows(db, "LOCK TABLES testapp_counter WRITE")
 
 
 PINNERS = {
@@ -106,7 +83,7 @@ def test_seven_threads_that_end_pinned_do_not_exhaust_a_six_place_pool(
         in_thread(lambda n=n: pin(scratch.wrapper(SMALL), n))
     main = scratch.wrapper(SMALL)
     # Before the fix this raised PoolTimeout "(in use 6, idle 0)" after the 3 s timeout.
-    assert one(main, "SELECT 1") == 1
+    assert scalar(main, "SELECT 1") == 1
     eventually(lambda: main.pool_stats()["abandoned"] == CAP + 1, what="every recovery")
     stats = main.pool_stats()
     assert stats["in_use"] == 0 and stats["open"] <= CAP, stats
@@ -130,15 +107,18 @@ def test_every_place_of_the_pool_is_usable_once_and_only_once_after_recoveries(
         in_thread(lambda n=n: leave_transaction_open(scratch.wrapper(SMALL), n))
     eventually(lambda: scratch.wrapper(SMALL).pool_stats()["abandoned"] == CAP, what="recovery")
     holders = [scratch.wrapper(SMALL) for _ in range(CAP)]
+    sessions = set()
     for holder in holders:
         holder.set_autocommit(False)
-        assert one(holder, "SELECT CONNECTION_ID()")
+        sessions.add(scalar(holder, "SELECT CONNECTION_ID()"))
+    # Each holder's transaction has a session of its own: no place was handed out twice.
+    assert len(sessions) == CAP, sessions
     # All six places are held again; a seventh caller waits its timeout: the cap held and no
     # place was given back twice.
     late = scratch.wrapper(SMALL)
     assert late.pool_stats()["in_use"] == CAP
     with pytest.raises(OperationalError, match="exhausted"):
-        one(late, "SELECT 1")
+        scalar(late, "SELECT 1")
     for holder in holders:
         holder.rollback()
         holder.set_autocommit(True)
@@ -158,7 +138,7 @@ def test_a_transaction_whose_thread_ended_is_lost_not_committed(scratch: Scratch
         kept.commit()
     kept.rollback()
     kept.autocommit(True)
-    assert one(scratch.wrapper(SMALL), "SELECT COUNT(*) FROM testapp_author") == 0
+    assert scalar(scratch.wrapper(SMALL), "SELECT COUNT(*) FROM testapp_author") == 0
 
 
 def _open_transaction(scratch: Scratch) -> Any:
@@ -175,15 +155,15 @@ def test_a_connection_shared_with_other_threads_is_not_recovered_when_its_creato
         db = scratch.wrapper(SMALL)
         db.inc_thread_sharing()
         db.set_autocommit(False)
-        one(db, "INSERT INTO testapp_author (name, age) VALUES ('shared', 1)")
+        rows(db, "INSERT INTO testapp_author (name, age) VALUES ('shared', 1)")
         return db
 
     shared = in_thread(create_and_share)
     # The creating thread is gone, but the connection is shared: its transaction goes on.
-    one(shared, "INSERT INTO testapp_author (name, age) VALUES ('shared', 2)")
+    rows(shared, "INSERT INTO testapp_author (name, age) VALUES ('shared', 2)")
     shared.commit()
     shared.set_autocommit(True)
-    assert one(shared, "SELECT COUNT(*) FROM testapp_author") == 2
+    assert scalar(shared, "SELECT COUNT(*) FROM testapp_author") == 2
     assert shared.pool_stats()["abandoned"] == 0
     shared.dec_thread_sharing()
 
@@ -230,7 +210,7 @@ def test_django_mysql_locks_taken_by_finished_threads_are_released() -> None:
 
     for n in range(cap + 1):
         in_thread(lambda n=n: take_and_forget(n))
-    assert one(connections["default"], "SELECT 1") == 1
+    assert scalar(connections["default"], "SELECT 1") == 1
     eventually(
         lambda: django_lock_is_free("forgotten-%d" % cap), what="the last lock to be released"
     )

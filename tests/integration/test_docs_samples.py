@@ -8,7 +8,6 @@ demo project, with the stock backend and with this ENGINE).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -20,30 +19,20 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from tests.settings import SERVER
 from tests.support.docs_pages import (
-    EXAMPLES,
     ROOT,
+    load_example,
     page_block,
     shell_commands,
     split_assignments,
 )
 from tests.support.helpers import ALTERNATING, Admin, Scratch, scalar
 from tests.support.mariadb_server import free_port
-
-
-def load_example(name: str) -> ModuleType:
-    """A docs/examples/ file imported as a module of its own."""
-    spec = importlib.util.spec_from_file_location("docs_example_" + name[:-3], EXAMPLES / name)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.helpers import Scratch, run_script
+from tests.support.helpers import ROOT, Scratch, run_script
 
-ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ROOT / "tests" / "gevent" / "checks.py"
 
 

@@ -5,14 +5,12 @@ the cap; a silent server during a session reset stops only the greenlet that wai
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.helpers import Admin, PeakConnections, Scratch, run_script
+from tests.support.helpers import ROOT, Admin, PeakConnections, Scratch, run_script
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "gevent" / "interrupts.py"
 DRIVERS = [{"cooperative": True}, {"driver": "pymysql"}]
 

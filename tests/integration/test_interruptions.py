@@ -205,7 +205,7 @@ def settle(db: Any) -> None:
         stats = db.pool_stats()
         return stats["in_use"] == 0 and stats.get("cancelling", 0) == 0
 
-    eventually(settled, timeout=15, what="the pool to settle: %r" % db.pool_stats())
+    eventually(settled, timeout=15, what=lambda: "the pool to settle: %r" % db.pool_stats())
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))

@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.driver import DRIVER, DRIVER_ENV
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.helpers import ROOT
 
 
 @pytest.mark.skipif(DRIVER == "pymysql", reason="this is the nested PyMySQL run itself")

@@ -17,7 +17,7 @@ from django.db import connections, transaction
 from django.db.transaction import TransactionManagementError
 
 from tests.driver import DRIVER
-from tests.support.helpers import Scratch, eventually, session_id
+from tests.support.helpers import Scratch, eventually, join_all, session_id
 
 ONE = {"pool_size": 1, "max_overflow": 0, "timeout": 10}
 
@@ -96,7 +96,7 @@ def test_a_server_side_cursor_keeps_its_connection_until_the_rows_are_read(
     eventually(lambda: db.pool_stats()["waiting"] == 1, what="the other caller to wait")
     assert not other_done.is_set()
     rest = stream.fetchall()
-    thread.join(10)
+    join_all([thread], 10)
     assert other_result == [("other",)]
     assert db.pool_stats()["in_use"] == 0
     rows = first + list(rest)

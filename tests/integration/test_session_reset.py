@@ -13,7 +13,7 @@ import pytest
 from django.db import DatabaseError
 
 from tests.driver import DRIVER
-from tests.support.helpers import Admin, Scratch, session_id
+from tests.support.helpers import Admin, Scratch, rows, session_id
 
 POOL = {"pool_size": 1, "max_overflow": 0, "timeout": 10}
 
@@ -36,12 +36,6 @@ def wrapper(scratch: Scratch) -> Any:
     scratch.wrappers.append(db)
     scratch.aliases.add("reset")
     return db
-
-
-def rows(db: Any, sql: str) -> list[Any]:
-    with db.cursor() as cursor:
-        cursor.execute(sql)
-        return list(cursor.fetchall()) if cursor.description else []
 
 
 def snapshot(db: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Session state read as the server reads it (issue 13), end to end on a real server.
 
-What the lexer decides (tests/unit/test_session_state.py has the full table) must hold on the
+What the lexer decides (tests/unit/sql/test_rules.py has the full table) must hold on the
 wire: statements that leave state pin, those that do not stay on statement leases; state made
 where the text does not show it (triggers, stored functions) is caught by the server's
 session-state tracker; and what a statement leaves for the next one (LAST_INSERT_ID(),
@@ -17,21 +17,11 @@ from typing import Any
 import pytest
 
 from tests.driver import DRIVER
-from tests.support.helpers import Admin, Scratch, run_threads, session_id
+from tests.support.helpers import Admin, Scratch, rows, run_threads, scalar, session_id
 
 # Eight workers on two connections: every statement lease may land on the other's session.
 SHARED = {"pool_size": 2, "max_overflow": 0, "use_lifo": False, "timeout": 30}
 WORKERS = 8
-
-
-def rows(db: Any, sql: str, args: Any = None) -> list[Any]:
-    with db.cursor() as cursor:
-        cursor.execute(sql, args)
-        return list(cursor.fetchall()) if cursor.description else []
-
-
-def one(db: Any, sql: str, args: Any = None) -> Any:
-    return rows(db, sql, args)[0][0]
 
 
 # -- what pins, what does not ---------------------------------------------------------------------
@@ -65,17 +55,18 @@ def test_a_statement_that_leaves_state_pins_until_close(
 ) -> None:
     admin.query("CREATE SEQUENCE IF NOT EXISTS %s.rule_seq" % scratch.name)
     db = scratch.wrapper(SHARED)
-    session = session_id(db)  # CONNECTION_ID() would pin before the statement under test
     rows(db, sql)
     stats = db.pool_stats()
     assert (stats["in_use"], stats["session_pins"]) == (1, 1), stats
     # Unlocked before the next statement so that FLUSH ... WITH READ LOCK blocks nothing else.
     if "LOCK" in sql:
         rows(db, "UNLOCK TABLES")
-    pinned = one(db, "SELECT CONNECTION_ID()")
+    # Until close(), every statement runs on the pinned session (one not routed to it would
+    # open the pool's second connection).
+    pinned = scalar(db, "SELECT CONNECTION_ID()")
+    assert [session_id(db) for _ in range(2)] == [pinned] * 2
     db.close()
     assert db.pool_stats()["in_use"] == 0
-    assert isinstance(session, int) and isinstance(pinned, int)
 
 
 @pytest.mark.parametrize("sql", NO_PIN)
@@ -118,7 +109,7 @@ def test_a_trigger_setting_a_user_variable_keeps_it_with_its_worker(
             db = make()  # a request
             mine = str(uuid.uuid4())
             rows(db, "INSERT INTO uuids (uuid) VALUES (%s)", [mine])
-            if one(db, "SELECT @last_uuid") != mine:
+            if scalar(db, "SELECT @last_uuid") != mine:
                 wrong += 1
             db.close()
         return wrong
@@ -127,7 +118,7 @@ def test_a_trigger_setting_a_user_variable_keeps_it_with_its_worker(
     assert run_threads(WORKERS, worker) == [0] * WORKERS
     # And nobody else ever sees a worker's variable: the sessions were reset.
     fresh = make()
-    assert one(fresh, "SELECT @last_uuid") is None
+    assert scalar(fresh, "SELECT @last_uuid") is None
 
 
 @needs_tracker
@@ -141,7 +132,7 @@ def test_a_stored_function_setting_a_user_variable_pins(scratch: Scratch, admin:
     def worker(i: int) -> bool:
         db = make()
         rows(db, "SELECT remember(%s)", [i])
-        seen = one(db, "SELECT @remembered")
+        seen = scalar(db, "SELECT @remembered")
         db.close()
         return seen == i
 
@@ -177,7 +168,7 @@ def test_last_insert_id_after_an_insert(scratch: Scratch) -> None:
         with db.cursor() as cursor:
             cursor.execute("INSERT INTO testapp_author (name, age) VALUES (%s, %s)", ["w", i])
             generated = cursor.lastrowid
-        return one(db, "SELECT LAST_INSERT_ID()") == generated
+        return scalar(db, "SELECT LAST_INSERT_ID()") == generated
 
     assert compare_with_stock(scratch, scenario) == [True] * WORKERS
 
@@ -193,7 +184,7 @@ def test_last_insert_id_after_an_orm_create(scratch: Scratch) -> None:
         orm = connections[db.alias]
         try:
             author = Author.objects.using(db.alias).create(name="orm", age=i)
-            return one(orm, "SELECT LAST_INSERT_ID()") == author.pk
+            return scalar(orm, "SELECT LAST_INSERT_ID()") == author.pk
         finally:
             orm.close()
 
@@ -209,7 +200,7 @@ def test_last_insert_id_ignores_an_explicit_id_and_survives_atomic(scratch: Scra
             generated = cursor.lastrowid
         db.commit()
         db.set_autocommit(True)
-        after_atomic = one(db, "SELECT LAST_INSERT_ID()") == generated
+        after_atomic = scalar(db, "SELECT LAST_INSERT_ID()") == generated
         # Spaced so that no worker's generated id (the table's maximum + 1, and the workers
         # run at once) can be another worker's explicit id, on either backend.
         explicit = 100000 + 1000 * i + (500 if db.pooled else 0)
@@ -217,9 +208,9 @@ def test_last_insert_id_ignores_an_explicit_id_and_survives_atomic(scratch: Scra
             db, "INSERT INTO testapp_author (id, name, age) VALUES (%s, 'explicit', 0)", [explicit]
         )
         # LAST_INSERT_ID() changes only for generated values.
-        after_explicit = one(db, "SELECT LAST_INSERT_ID()") == generated
+        after_explicit = scalar(db, "SELECT LAST_INSERT_ID()") == generated
         rows(db, "SET @pins = 1")  # a fresh session pinned: still this connection's own value
-        after_pin = one(db, "SELECT LAST_INSERT_ID()") == generated
+        after_pin = scalar(db, "SELECT LAST_INSERT_ID()") == generated
         return after_atomic, after_explicit, after_pin
 
     assert compare_with_stock(scratch, scenario) == [(True, True, True)] * WORKERS
@@ -231,10 +222,10 @@ def test_row_count_and_found_rows_of_the_previous_statement(scratch: Scratch) ->
         for _ in range(i + 1):
             rows(db, "INSERT INTO testapp_author (name, age) VALUES (%s, 0)", [name])
         rows(db, "UPDATE testapp_author SET age = age + 1 WHERE name = %s", [name])
-        updated = one(db, "SELECT ROW_COUNT()")
+        updated = scalar(db, "SELECT ROW_COUNT()")
         rows(db, "SELECT id FROM testapp_author WHERE name = %s", [name])
-        found = one(db, "SELECT FOUND_ROWS()")
-        after_select = one(db, "SELECT ROW_COUNT() + 0 AS n")
+        found = scalar(db, "SELECT FOUND_ROWS()")
+        after_select = scalar(db, "SELECT ROW_COUNT() + 0 AS n")
         return updated, found, after_select
 
     assert compare_with_stock(scratch, scenario) == [(i + 1, i + 1, -1) for i in range(WORKERS)]
@@ -244,7 +235,7 @@ def test_warnings_of_the_previous_statement(scratch: Scratch) -> None:
     def scenario(db: Any, i: int) -> Any:
         text = "%dabc" % i
         rows(db, "SELECT CAST(%s AS SIGNED)", [text])
-        count = one(db, "SELECT @@warning_count")
+        count = scalar(db, "SELECT @@warning_count")
         warnings = [row[2] for row in rows(db, "SHOW WARNINGS")]
         rows(db, "SELECT 1")  # uses no table: the server keeps the warnings
         kept = [row[2] for row in rows(db, "SHOW WARNINGS")]
@@ -263,7 +254,7 @@ def test_get_diagnostics_and_errors_of_the_previous_statement(scratch: Scratch) 
     def scenario(db: Any, i: int) -> Any:
         rows(db, "SELECT CAST(%s AS SIGNED)", ["%dx" % i])
         rows(db, "GET DIAGNOSTICS @conditions = NUMBER")
-        conditions = one(db, "SELECT @conditions")
+        conditions = scalar(db, "SELECT @conditions")
         try:
             rows(db, "SELECT * FROM no_such_table_%d" % i)
         except ProgrammingError:
@@ -302,7 +293,7 @@ def test_a_transaction_keeps_the_servers_own_answers(scratch: Scratch) -> None:
     db = scratch.wrapper(SHARED)
     with _atomic(db):
         rows(db, "INSERT INTO testapp_author (name, age) VALUES ('t', 1), ('u', 2)")
-        assert one(db, "SELECT ROW_COUNT()") == 2
+        assert scalar(db, "SELECT ROW_COUNT()") == 2
     db.close()
 
 

@@ -14,20 +14,10 @@ from django.db import DatabaseError, connections, transaction
 
 import django_pooled_mysql
 from tests.driver import DRIVER
-from tests.support.helpers import ALTERNATING, Scratch, run_threads, session_id
+from tests.support.helpers import ALTERNATING, Scratch, rows, run_threads, scalar, session_id
 
 # Small pools, so that a leak would reach the next worker on the same physical connection.
 ONE = {"pool_size": 1, "max_overflow": 0}
-
-
-def rows(db: Any, sql: str, args: Any = None) -> Any:
-    with db.cursor() as cursor:
-        cursor.execute(sql, args)
-        return cursor.fetchall()
-
-
-def one(db: Any, sql: str, args: Any = None) -> Any:
-    return rows(db, sql, args)[0][0]
 
 
 def fresh_values(db: Any) -> tuple[Any, ...]:
@@ -72,13 +62,13 @@ def test_state_stays_with_its_creator_and_never_reaches_the_next_user(
     rows(creator, setter)
     # The only physical connection is pinned to the creator now.
     assert creator.pool_stats()["in_use"] == 1
-    assert one(creator, reader) == expected
-    creator_id = one(creator, "SELECT CONNECTION_ID()")
+    assert scalar(creator, reader) == expected
+    creator_id = scalar(creator, "SELECT CONNECTION_ID()")
     creator.close()  # end of the request: the session is reset before anyone else gets it
     successor = scratch.wrapper(ONE)
     assert fresh_values(successor) == before
-    assert one(successor, "SELECT IS_USED_LOCK('state_lock')") is None
-    assert one(successor, "SELECT @@SESSION.autocommit") == 1
+    assert scalar(successor, "SELECT IS_USED_LOCK('state_lock')") is None
+    assert scalar(successor, "SELECT @@SESSION.autocommit") == 1
     stats = successor.pool_stats()
     assert (stats["session_pins"], stats["resets"]) == (1, 1)
     # mysqlclient resets the session in place (COM_RESET_CONNECTION); PyMySQL reconnects.
@@ -86,7 +76,7 @@ def test_state_stays_with_its_creator_and_never_reaches_the_next_user(
     assert stats["reset_reconnects"] == (0 if in_place else 1)
     assert (session_id(successor) == creator_id) is in_place
     try:
-        seen_by_successor = one(successor, reader)
+        seen_by_successor = scalar(successor, reader)
     except DatabaseError:
         seen_by_successor = "error"  # the temporary table or prepared statement is gone
     assert seen_by_successor != expected
@@ -103,7 +93,7 @@ def test_lock_tables_across_atomic_until_unlock(scratch: Scratch) -> None:
     rows(db, "UNLOCK TABLES")
     db.close()
     other = scratch.wrapper(ALTERNATING, alias="alternating")
-    assert one(other, "SELECT COUNT(*) FROM testapp_author") == 1
+    assert scalar(other, "SELECT COUNT(*) FROM testapp_author") == 1
 
 
 def test_sql_calc_found_rows_then_found_rows(scratch: Scratch) -> None:
@@ -111,7 +101,7 @@ def test_sql_calc_found_rows_then_found_rows(scratch: Scratch) -> None:
     for n in range(5):
         rows(db, "INSERT INTO testapp_author (name, age) VALUES (%s, 0)", ["a%d" % n])
     rows(db, "SELECT SQL_CALC_FOUND_ROWS id FROM testapp_author LIMIT 2")
-    assert one(db, "SELECT FOUND_ROWS()") == 5
+    assert scalar(db, "SELECT FOUND_ROWS()") == 5
 
 
 def test_found_rows_on_a_fresh_lease_does_not_see_another_users_count(scratch: Scratch) -> None:
@@ -119,29 +109,29 @@ def test_found_rows_on_a_fresh_lease_does_not_see_another_users_count(scratch: S
     rows(other, "SELECT 1 UNION SELECT 2 UNION SELECT 3")
     other.close()
     db = scratch.wrapper(ONE)
-    assert one(db, "SELECT FOUND_ROWS()") == 0
+    assert scalar(db, "SELECT FOUND_ROWS()") == 0
 
 
 def test_last_insert_id_is_this_connections_own(scratch: Scratch) -> None:
     mine = scratch.wrapper(ONE)
     theirs = scratch.wrapper(ONE)
     rows(mine, "INSERT INTO testapp_author (name, age) VALUES ('mine', 0)")
-    my_id = one(mine, "SELECT id FROM testapp_author WHERE name = 'mine'")
+    my_id = scalar(mine, "SELECT id FROM testapp_author WHERE name = 'mine'")
     # Another user inserts on the same (only) physical connection in between.
     rows(theirs, "INSERT INTO testapp_author (name, age) VALUES ('theirs', 0)")
-    assert one(mine, "SELECT LAST_INSERT_ID()") == my_id
+    assert scalar(mine, "SELECT LAST_INSERT_ID()") == my_id
     rows(
         mine, "INSERT INTO testapp_book (title, author_id, pages) VALUES ('b', LAST_INSERT_ID(), 1)"
     )
-    assert one(mine, "SELECT author_id FROM testapp_book") == my_id
+    assert scalar(mine, "SELECT author_id FROM testapp_book") == my_id
 
 
 def test_use_changes_the_database_only_for_its_user(scratch: Scratch) -> None:
     db = scratch.wrapper(ONE)
     rows(db, "USE mysql")
-    assert one(db, "SELECT DATABASE()") == "mysql"
+    assert scalar(db, "SELECT DATABASE()") == "mysql"
     db.close()
-    assert one(scratch.wrapper(ONE), "SELECT DATABASE()") == scratch.name
+    assert scalar(scratch.wrapper(ONE), "SELECT DATABASE()") == scratch.name
 
 
 def test_raw_begin_keeps_the_transaction_on_one_connection(scratch: Scratch) -> None:
@@ -149,9 +139,9 @@ def test_raw_begin_keeps_the_transaction_on_one_connection(scratch: Scratch) -> 
     rows(db, "START TRANSACTION")
     rows(db, "INSERT INTO testapp_author (name, age) VALUES ('raw', 0)")
     watcher = scratch.wrapper(ONE)
-    assert one(watcher, "SELECT COUNT(*) FROM testapp_author") == 0
+    assert scalar(watcher, "SELECT COUNT(*) FROM testapp_author") == 0
     rows(db, "COMMIT")
-    assert one(watcher, "SELECT COUNT(*) FROM testapp_author") == 1
+    assert scalar(watcher, "SELECT COUNT(*) FROM testapp_author") == 1
 
 
 def test_raw_begin_left_open_is_rolled_back_at_close(scratch: Scratch) -> None:
@@ -159,7 +149,7 @@ def test_raw_begin_left_open_is_rolled_back_at_close(scratch: Scratch) -> None:
     rows(db, "BEGIN")
     rows(db, "INSERT INTO testapp_author (name, age) VALUES ('forgotten', 0)")
     db.close()
-    assert one(scratch.wrapper(ONE), "SELECT COUNT(*) FROM testapp_author") == 0
+    assert scalar(scratch.wrapper(ONE), "SELECT COUNT(*) FROM testapp_author") == 0
 
 
 def test_handler_reads_across_statements(scratch: Scratch) -> None:
@@ -179,7 +169,7 @@ def test_xa_transaction_stays_on_its_connection(scratch: Scratch) -> None:
     rows(db, "XA END 'xa1'")
     rows(db, "XA PREPARE 'xa1'")
     rows(db, "XA COMMIT 'xa1'")
-    assert one(scratch.wrapper(ONE), "SELECT COUNT(*) FROM testapp_author") == 1
+    assert scalar(scratch.wrapper(ONE), "SELECT COUNT(*) FROM testapp_author") == 1
 
 
 @pytest.mark.parametrize("first", ["SET @x = 1", "CALL no_op()"])
@@ -193,8 +183,8 @@ def test_transaction_on_a_session_pinned_connection_really_rolls_back(
     rows(db, "INSERT INTO testapp_author (name, age) VALUES ('undone', 0)")
     db.rollback()
     db.set_autocommit(True)
-    assert one(db, "SELECT COUNT(*) FROM testapp_author") == 0
-    assert one(db, "SELECT @@SESSION.autocommit") == 1
+    assert scalar(db, "SELECT COUNT(*) FROM testapp_author") == 0
+    assert scalar(db, "SELECT @@SESSION.autocommit") == 1
 
 
 def test_constraint_checks_disabled_is_replayed_and_restored(scratch: Scratch) -> None:
@@ -204,12 +194,12 @@ def test_constraint_checks_disabled_is_replayed_and_restored(scratch: Scratch) -
         rows(db, "INSERT INTO testapp_book (title, author_id, pages) VALUES ('orphan', 999, 1)")
         # Meanwhile another user of the same two connections has the checks on.
         for _ in range(3):
-            assert one(other, "SELECT @@SESSION.foreign_key_checks") == 1
+            assert scalar(other, "SELECT @@SESSION.foreign_key_checks") == 1
         rows(db, "INSERT INTO testapp_book (title, author_id, pages) VALUES ('orphan', 998, 1)")
         assert db.pool_stats()["session_pins"] == 0
-    assert one(db, "SELECT @@SESSION.foreign_key_checks") == 1
+    assert scalar(db, "SELECT @@SESSION.foreign_key_checks") == 1
     db.close()
-    assert one(scratch.wrapper(ONE), "SELECT COUNT(*) FROM testapp_book") == 2
+    assert scalar(scratch.wrapper(ONE), "SELECT COUNT(*) FROM testapp_book") == 2
 
 
 # -- raw DB-API connection ------------------------------------------------------------------------
@@ -259,7 +249,7 @@ def test_pinned_block_that_sets_state_keeps_the_pin_until_close() -> None:
     with django_pooled_mysql.pinned():
         rows(db, "SET @inside = 1")
     assert django_pooled_mysql.pool_stats()["in_use"] == 1
-    assert one(db, "SELECT @inside") == 1
+    assert scalar(db, "SELECT @inside") == 1
     db.close()
     assert django_pooled_mysql.pool_stats()["in_use"] == 0
 
@@ -339,12 +329,12 @@ def test_get_lock_forgotten_by_the_code_is_released_when_the_request_ends(
     scratch: Scratch,
 ) -> None:
     forgetful = scratch.wrapper({"pool_size": 2, "max_overflow": 0})
-    assert one(forgetful, "SELECT GET_LOCK('forgotten', 0)") == 1
+    assert scalar(forgetful, "SELECT GET_LOCK('forgotten', 0)") == 1
     other = scratch.wrapper({"pool_size": 2, "max_overflow": 0})
-    assert one(other, "SELECT GET_LOCK('forgotten', 0)") == 0
+    assert scalar(other, "SELECT GET_LOCK('forgotten', 0)") == 0
     forgetful.close()  # request_finished closes the connection; the code never released
     # The server frees the lock as it finishes closing that session: wait for it there.
-    assert one(other, "SELECT GET_LOCK('forgotten', 5)") == 1
+    assert scalar(other, "SELECT GET_LOCK('forgotten', 5)") == 1
 
 
 # -- ecosystem code ------------------------------------------------------------------------------
@@ -355,7 +345,7 @@ def warm_two_idle_connections(alias: str) -> None:
     holders = [connections[alias], connections.create_connection(alias)]
     for holder in holders:
         holder.set_autocommit(False)
-        one(holder, "SELECT 1")
+        scalar(holder, "SELECT 1")
     for holder in holders:
         holder.commit()
         holder.set_autocommit(True)
@@ -409,4 +399,4 @@ def test_loaddata_with_forward_references(tmp_path: Path) -> None:
     connections["default"].close()
     assert django_pooled_mysql.pool_stats()["in_use"] == 0
     with transaction.atomic():
-        assert one(connections["default"], "SELECT @@SESSION.foreign_key_checks") == 1
+        assert scalar(connections["default"], "SELECT @@SESSION.foreign_key_checks") == 1

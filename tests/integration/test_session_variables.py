@@ -13,14 +13,9 @@ from typing import Any
 import pytest
 
 from tests.driver import DRIVER
-from tests.support.helpers import Scratch, run_threads, scalar
+from tests.support.helpers import Scratch, rows, run_threads, scalar
 
 ONE = {"pool_size": 1, "max_overflow": 0, "timeout": 5}
-
-
-def run(db: Any, sql: str, args: Any = None) -> None:
-    with db.cursor() as cursor:
-        cursor.execute(sql, args)
 
 
 # (statement, args, reader, value the statement's user reads)
@@ -64,7 +59,7 @@ def test_each_replayable_form_reaches_its_user_only(
     theirs = scratch.wrapper(ONE)
     before = scalar(theirs, reader)
     assert before != expected
-    run(mine, setter, args)
+    rows(mine, setter, args)
     for _ in range(3):
         # Each statement of each user lands on the one physical connection.
         assert _same(scalar(mine, reader), expected)
@@ -103,7 +98,7 @@ PINNED = [
 @pytest.mark.parametrize("setter", PINNED)
 def test_forms_that_cannot_be_replayed_still_pin(scratch: Scratch, setter: str) -> None:
     db = scratch.wrapper(ONE)
-    run(db, setter)
+    rows(db, setter)
     stats = db.pool_stats()
     assert (stats["session_pins"], stats["in_use"]) == (1, 1), stats
     db.close()
@@ -114,7 +109,7 @@ def test_forms_that_cannot_be_replayed_still_pin(scratch: Scratch, setter: str) 
 @pytest.mark.skipif(DRIVER != "mysqlclient", reason="PyMySQL runs one statement per text")
 def test_a_set_beside_another_statement_pins(scratch: Scratch) -> None:
     db = scratch.wrapper(ONE)
-    run(db, "SET time_zone = '+01:00'; SELECT 1")
+    rows(db, "SET time_zone = '+01:00'; SELECT 1")
     assert db.pool_stats()["session_pins"] == 1
     assert scalar(db, "SELECT @@SESSION.time_zone") == "+01:00"
     db.close()
@@ -124,9 +119,9 @@ def test_a_value_back_to_the_baseline_needs_no_replay(scratch: Scratch) -> None:
     # Django's disable/enable_constraint_checking(): 0, then back to 1.
     db = scratch.wrapper(ONE)
     other = scratch.wrapper(ONE)
-    run(db, "SET foreign_key_checks = 0")
+    rows(db, "SET foreign_key_checks = 0")
     assert scalar(db, "SELECT @@SESSION.foreign_key_checks") == 0
-    run(db, "SET foreign_key_checks = 1")
+    rows(db, "SET foreign_key_checks = 1")
     replays = db.pool_stats()["variable_replays"]
     for _ in range(3):
         assert scalar(other, "SELECT @@SESSION.foreign_key_checks") == 1
@@ -138,7 +133,7 @@ def test_a_value_back_to_the_baseline_needs_no_replay(scratch: Scratch) -> None:
 def test_variables_follow_into_transactions_and_pins(scratch: Scratch) -> None:
     db = scratch.wrapper(ONE)
     other = scratch.wrapper(ONE)
-    run(db, "SET time_zone = '+07:00'")
+    rows(db, "SET time_zone = '+07:00'")
     with db.cursor() as cursor:
         db.set_autocommit(False)
         cursor.execute("SELECT @@SESSION.time_zone")
@@ -150,7 +145,7 @@ def test_variables_follow_into_transactions_and_pins(scratch: Scratch) -> None:
     assert scalar(other, "SELECT @@SESSION.time_zone") == "SYSTEM"
     assert scalar(db, "SELECT @@SESSION.time_zone") == "+08:00"
     # A session pin (a user variable) starts on a connection brought to the values.
-    run(db, "SET @mine = 1")
+    rows(db, "SET @mine = 1")
     assert scalar(db, "SELECT CONCAT(@mine, @@SESSION.time_zone)") == "1+08:00"
     db.close()
     assert scalar(other, "SELECT @mine IS NULL") == 1
@@ -161,7 +156,7 @@ def test_an_idle_owner_never_blocks_a_waiter(scratch: Scratch) -> None:
     # The owner set a variable and went idle (a request waiting on an upstream call): the
     # only connection is free for another thread meanwhile.
     owner = scratch.wrapper(ONE)
-    run(owner, "SET time_zone = '+05:30'")
+    rows(owner, "SET time_zone = '+05:30'")
     answers: list[Any] = []
 
     def other_thread(_: int) -> None:
@@ -183,7 +178,7 @@ def test_threads_with_their_own_values_share_two_connections(scratch: Scratch) -
 
     def worker(n: int) -> None:
         db = factory()
-        run(db, "SET time_zone = %s", [zones[n]])
+        rows(db, "SET time_zone = %s", [zones[n]])
         for _ in range(25):
             got = scalar(db, "SELECT @@SESSION.time_zone")
             if got != zones[n]:
@@ -199,9 +194,9 @@ def test_a_failed_set_changes_nothing(scratch: Scratch) -> None:
     from django.db import DatabaseError
 
     db = scratch.wrapper(ONE)
-    run(db, "SET time_zone = '+02:00'")
+    rows(db, "SET time_zone = '+02:00'")
     with pytest.raises(DatabaseError):
-        run(db, "SET sql_mode = 'ANSI', time_zone = 'No/Such_Zone'")
+        rows(db, "SET sql_mode = 'ANSI', time_zone = 'No/Such_Zone'")
     assert scalar(db, "SELECT CONCAT(@@SESSION.sql_mode, @@SESSION.time_zone)") != "ANSI+02:00"
     assert scalar(db, "SELECT @@SESSION.time_zone") == "+02:00"
     other = scratch.wrapper(ONE)

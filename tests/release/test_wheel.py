@@ -24,11 +24,10 @@ from typing import Any
 import pytest
 
 from tests.settings import SERVER, admin_connect
-from tests.support.helpers import Admin, fetch_all
+from tests.support.helpers import ROOT, Admin, fetch_all
 
 pytestmark = pytest.mark.packaging
 
-ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "django_pooled_mysql"
 WHEELHOUSE = ROOT / ".cache" / "wheel-test" / ("wheelhouse-py%d.%d" % sys.version_info[:2])
 # The distributions the wheel depends on, pinned to what this virtualenv runs.

@@ -7,11 +7,13 @@ must satisfy.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -136,3 +138,12 @@ def page_block(page: str, language: str, containing: str) -> Block:
             % (language, containing, page, len(found))
         )
     return found[0]
+
+
+def load_example(name: str) -> ModuleType:
+    """A docs/examples/ file imported as a module of its own."""
+    spec = importlib.util.spec_from_file_location("docs_example_" + name[:-3], EXAMPLES / name)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

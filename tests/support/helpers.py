@@ -1,6 +1,6 @@
-"""Helpers shared by tests/integration/ and tests/faults/: server inspection, scratch databases,
-threads, forks and deadlines. Fixtures built on them are in tests/conftest.py and
-tests/faults/conftest.py.
+"""Helpers shared by the test folders (unit, integration, faults, and the scenario scripts of
+gevent/ and ecosystem/): server inspection, scratch databases, statements, threads, forks and
+deadlines. Fixtures built on them are in tests/conftest.py and tests/faults/conftest.py.
 """
 
 from __future__ import annotations
@@ -199,6 +199,14 @@ def scalar(db: Any, sql: str, args: Any = None) -> Any:
         return cursor.fetchone()[0]
 
 
+def rows(db: Any, sql: str, args: Any = None) -> list[Any]:
+    """The rows of one statement on a Django connection (none for a statement without a result
+    set, such as SET or INSERT)."""
+    with db.cursor() as cursor:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall()) if cursor.description else []
+
+
 # The processlist row of the statement itself: its text holds the LIKE pattern, so the pattern
 # (a marker unique to the call) matches that row and no other.
 SESSION_ID_SQL = "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s"
@@ -323,8 +331,10 @@ class PeakConnections:
 
 class FakeConnection:
     """A DB-API connection with a real socket, so the pool's idle check (poll()) works; the
-    far end stands for the server. For the pool's own tests (tests/unit/), no server needed."""
+    far end stands for the server. For the pool's own tests (tests/unit/pool/, whose conftest
+    closes what each test opened), no server needed."""
 
+    # Every connection made since the last close_all(), for the tests' own counts.
     opened: list[FakeConnection] = []
 
     def __init__(self, timeout: float | None = None) -> None:
@@ -352,6 +362,14 @@ class FakeConnection:
     def drop(self) -> None:
         """The server closes this connection (KILL, wait_timeout): EOF on the client side."""
         self.server_side.close()
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every connection made so far and count afresh (the sockets would otherwise be
+        left to the garbage collector: a ResourceWarning, an error in the test run)."""
+        for conn in cls.opened:
+            conn.close()
+        cls.opened = []
 
 
 class GunicornSite:
@@ -493,14 +511,21 @@ def new_holder(pool: Any) -> Any:
 
 
 def eventually(
-    condition: Callable[[], bool], timeout: float = 10, what: str = "it", interval: float = 0.02
+    condition: Callable[[], bool],
+    timeout: float = 10,
+    what: str | Callable[[], str] = "it",
+    interval: float = 0.02,
 ) -> None:
-    """Poll a server-side condition until it holds: the server offers no event for these (a
-    connection closing, a KILL completing)."""
+    """Poll a condition until it holds, and fail at the deadline: for what offers no event to
+    wait on (a connection closing, a KILL completing, a pool gauge). ``what`` names what is
+    awaited; a callable is asked at the deadline, so the message shows the state last seen.
+    Every polling wait of the tests goes through here, so none can fall through its deadline.
+    Under gevent's monkey-patching the sleep is a cooperative one."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
+            described = what() if callable(what) else what
+            raise AssertionError("timed out after %g s waiting for %s" % (timeout, described))
         time.sleep(interval)
 
 

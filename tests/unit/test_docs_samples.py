@@ -22,7 +22,6 @@ import tomllib
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from unittest import mock
 
@@ -39,6 +38,7 @@ from tests.support.docs_pages import (
     Block,
     all_blocks,
     blocks,
+    load_example,
     page_block,
     shell_commands,
     site_pages,
@@ -349,15 +349,6 @@ def test_background_alias_has_a_bounded_pool_of_its_own_on_the_same_database() -
     assert options["background"].max_connections == 2
 
 
-def load_example(name: str) -> ModuleType:
-    """A docs/examples/ file imported as a module of its own."""
-    spec = importlib.util.spec_from_file_location("docs_example_" + name[:-3], EXAMPLES / name)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_replica_router_routes_as_the_deployment_page_says() -> None:
     from tests.testapp.models import Author
 
@@ -516,7 +507,7 @@ TEXT_BLOCKS = [
 # Output of manage.py pool_budget: tests/unit/test_operations_docs.py renders it from the run's
 # --json output (docs/examples/pool_budget.json) and compares.
 POOL_BUDGET_OUTPUT = "Peak connections, process groups from"
-# log_holders()'s output: tests/unit/test_holders.py renders it and compares.
+# log_holders()'s output: tests/unit/pool/test_holders.py renders it and compares.
 HOLDERS_OUTPUT = "holders in process"
 
 

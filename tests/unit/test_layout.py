@@ -1,6 +1,7 @@
 """The layout's promises: imports go one way (Django's side -> lease -> pool -> driver; sql/
 imports nothing of the package), the four layers import nothing of Django, only base.py meets
-Django's backend, and sql/ (text in, verdict out) imports only the standard library."""
+Django's backend, sql/ (text in, verdict out) imports only the standard library, and the unit
+tests mirror the package's tree."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "django_pooled_mysql"
+UNIT = Path(__file__).resolve().parent
 # The four layers below Django's side, and what each may import of the package: imports go
 # one way (Django's side -> lease -> pool -> driver; sql is used by lease and imports nothing).
 LAYERS = {
@@ -112,3 +114,45 @@ def test_the_one_way_test_sees_a_wrong_way_import() -> None:
     text = wire.read_text() + "\n\ndef late() -> None:\n    from ..pool import housekeeping\n"
     assert "django_pooled_mysql.pool" in package_imports(wire, text)
     assert "django_pooled_mysql.pool" not in package_imports(wire)
+
+
+def misplaced_unit_tests(paths: list[Path]) -> list[str]:
+    """Unit test modules that do not mirror the package: a folder of tests/unit/ names a
+    subpackage (tests/unit/pool/ for django_pooled_mysql/pool/), and a test module named after
+    a module (test_idle_queue.py for pool/idle_queue.py) lives in the folder of that module's
+    package (tests/unit/ itself for a top-level module such as checks.py)."""
+    subpackages = {
+        path.name for path in PACKAGE.iterdir() if path.is_dir() and any(path.glob("*.py"))
+    }
+    misplaced = []
+    for path in paths:
+        folder = path.parent.relative_to(UNIT).parts
+        where = path.relative_to(UNIT).as_posix()
+        if folder and folder[0] not in subpackages:
+            misplaced.append("%s: there is no django_pooled_mysql/%s/" % (where, folder[0]))
+            continue
+        name = path.stem.removeprefix("test_")
+        homes = {(module.parent.name,) for module in PACKAGE.glob("*/%s.py" % name)}
+        if (PACKAGE / ("%s.py" % name)).exists():
+            homes.add(())
+        if homes and folder[:1] not in homes:
+            places = sorted("tests/unit/%s" % "/".join((*home, path.name)) for home in homes)
+            misplaced.append("%s: belongs in %s" % (where, " or ".join(places)))
+    return misplaced
+
+
+def test_unit_tests_mirror_the_package() -> None:
+    assert misplaced_unit_tests(sorted(UNIT.rglob("test_*.py"))) == []
+
+
+def test_the_mirror_test_sees_a_misplaced_module() -> None:
+    assert misplaced_unit_tests(
+        [UNIT / "test_idle_queue.py", UNIT / "pool" / "test_checks.py"]
+    ) == [
+        "test_idle_queue.py: belongs in tests/unit/pool/test_idle_queue.py",
+        "pool/test_checks.py: belongs in tests/unit/test_checks.py",
+    ]
+    assert misplaced_unit_tests([UNIT / "pools" / "test_x.py"]) == [
+        "pools/test_x.py: there is no django_pooled_mysql/pools/"
+    ]
+    assert misplaced_unit_tests([UNIT / "pool" / "test_idle_queue.py", UNIT / "test_x.py"]) == []

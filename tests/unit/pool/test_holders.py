@@ -17,15 +17,7 @@ import pytest
 from django_pooled_mysql.pool import ConnectionPool, Lease, holders, registry
 from django_pooled_mysql.pool.pins import kind_of, statement_text, where
 from tests.support.docs_pages import page_block
-from tests.support.helpers import FakeConnection, StepClock, fake_pool, join_all, new_holder
-
-
-@pytest.fixture(autouse=True)
-def close_fake_connections() -> Iterator[None]:
-    FakeConnection.opened = []
-    yield
-    for conn in FakeConnection.opened:
-        conn.close()
+from tests.support.helpers import StepClock, fake_pool, join_all, new_holder
 
 
 def test_holders_lists_pinned_leases_oldest_first_and_counts_statement_leases() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from django_pooled_mysql import pool as pool_module
 from django_pooled_mysql.pool import idle_queue as idle_queue_module
 from django_pooled_mysql.pool.idle_queue import IdleQueue
-from tests.support.helpers import eventually, run_threads
+from tests.support.helpers import FakeConnection, eventually, join_all, run_threads
 
 
 def get(queue: IdleQueue, timeout: float) -> Any:
@@ -61,10 +60,7 @@ def test_every_waiter_is_woken_by_a_put() -> None:
         thread.start()
     eventually(lambda: queue.waiting == waiters, what="all waiters to wait")
     run_threads(waiters, lambda i: queue.put(i))
-    deadline = time.monotonic() + 10
-    for thread in threads:
-        thread.join(max(deadline - time.monotonic(), 0))
-    assert not any(thread.is_alive() for thread in threads)
+    join_all(threads, 10)
     assert sorted(got) == list(range(waiters))
     assert queue.waiting == 0
 
@@ -105,7 +101,7 @@ def test_a_waiter_is_handed_the_returned_record() -> None:
     eventually(lambda: queue.waiting == 1, what="the waiter to wait")
     queue.put("record")
     assert returned.wait(10)
-    thread.join()
+    join_all([thread], 10)
     assert handed == ["record"]
     assert len(queue) == 0
     assert queue.wait(0.01) is None
@@ -126,39 +122,44 @@ def test_waiters_are_served_in_arrival_order_and_ahead_of_newcomers() -> None:
         eventually(lambda n=i + 1: queue.waiting == n, what="waiter %d to wait" % i)
     for record in range(5):
         queue.put(record)
-        # A caller arriving now does not jump the queue.
-        assert queue.take() is None or not queue.waiting
-    for thread in threads:
-        thread.join(10)
+        # The record went to the longest waiter: a caller arriving now finds none.
+        assert queue.take() is None
+    join_all(threads, 10)
     # Records were put in the order 0..4, so waiter i got record i.
     assert served == {i: i for i in range(5)}
 
 
-def test_a_busy_holder_cannot_starve_the_waiters() -> None:
-    # Eight threads share one record, each holding it briefly (as a statement holds its
-    # connection while the server answers) and asking again at once. Without the hand-off,
-    # the thread that puts the record back takes it again before a woken waiter runs.
+def test_a_holder_asking_again_at_once_goes_behind_the_waiters() -> None:
+    # A thread running statement after statement puts its record back and asks again at once.
+    # Without the hand-off it takes the record straight back before a merely woken waiter runs
+    # (the module's docstring has the measurement). With it, the record goes to each waiter in
+    # arrival order, and the holder's next turn comes after theirs.
     queue = IdleQueue()
     queue.put("the only record")
-    stop = threading.Event()
-    timeouts: list[int] = []
+    held = queue.take()
+    turns: list[str] = []
 
-    def work(i: int) -> int:
-        turns = 0
-        while not stop.is_set():
-            record = get(queue, 1.0)
-            if record is None:
-                timeouts.append(i)
-                continue
-            time.sleep(0.0002)  # the statement's round trip, with the GIL released
-            queue.put(record)
-            turns += 1
-        return turns
+    def take_turn(i: int) -> None:
+        record = queue.wait(10)
+        if record is None:
+            turns.append("waiter %d timed out" % i)
+            return
+        turns.append("waiter %d" % i)  # while holding the record: the order is exact
+        queue.put(record)
 
-    threading.Timer(2.0, stop.set).start()
-    turns = run_threads(8, work)
-    assert timeouts == []
-    assert min(turns) > 0.5 * max(turns), turns
+    threads = []
+    for i in range(4):
+        thread = threading.Thread(target=take_turn, args=(i,))
+        thread.start()
+        threads.append(thread)
+        eventually(lambda n=i + 1: queue.waiting == n, what="waiter %d to wait" % i)
+    queue.put(held)
+    again = get(queue, 10)
+    turns.append("holder" if again is not None else "holder timed out")
+    queue.put(again)
+    join_all(threads, 10)
+    assert turns == ["waiter 0", "waiter 1", "waiter 2", "waiter 3", "holder"]
+    assert list(queue) == ["the only record"] and queue.waiting == 0
 
 
 class _Interrupt(BaseException):
@@ -204,21 +205,9 @@ def test_release_waiters_ends_every_wait_with_none() -> None:
         thread.start()
     eventually(lambda: queue.waiting == 3, what="the waiters to wait")
     queue.release_waiters()
-    deadline = time.monotonic() + 10
-    for thread in threads:
-        thread.join(max(deadline - time.monotonic(), 0))
+    join_all(threads, 10)
     assert results == [None, None, None]
     assert queue.waiting == 0
-
-
-class _FakeConnection:
-    """Enough of a DB-API connection for the pool's bookkeeping (no socket: never probed)."""
-
-    def __init__(self, timeout: float | None = None) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def test_closing_a_pool_fails_its_waiting_callers_at_once() -> None:
@@ -227,7 +216,7 @@ def test_closing_a_pool_fails_its_waiting_callers_at_once() -> None:
 
     options = parse_pool_option("x", {"pool_size": 1, "max_overflow": 0, "timeout": 60})
     assert options is not None
-    pool = pool_module.ConnectionPool("fake", _FakeConnection, options)
+    pool = pool_module.ConnectionPool("fake", FakeConnection, options)
     held, _ = pool.checkout()
     outcome: list[BaseException] = []
 
@@ -241,7 +230,6 @@ def test_closing_a_pool_fails_its_waiting_callers_at_once() -> None:
     thread.start()
     eventually(lambda: pool.stats()["waiting"] == 1, what="the caller to wait")
     pool.close()
-    thread.join(10)  # without the release, the caller waits its 60 s timeout
-    assert not thread.is_alive()
+    join_all([thread], 10)  # without the release, the caller waits its 60 s timeout
     assert len(outcome) == 1 and isinstance(outcome[0], PoolClosed)
     pool.checkin(held)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +15,9 @@ import pytest
 from django_pooled_mysql.lease import connection as lease_connection
 from django_pooled_mysql.pool import ConnectionPool, Lease, pins
 from django_pooled_mysql.sql import classify, verdicts, words
-from tests.support.helpers import FakeConnection, StepClock, fake_pool, new_holder
+from tests.support.helpers import StepClock, fake_pool, new_holder
 
 PACKAGE = Path(pins.__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def close_fake_connections() -> Iterator[None]:
-    FakeConnection.opened = []
-    yield
-    for conn in FakeConnection.opened:
-        conn.close()
 
 
 # -- kinds ---------------------------------------------------------------------------------------

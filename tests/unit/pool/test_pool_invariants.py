@@ -1,11 +1,11 @@
-"""The pool's own invariants with a fake DB-API connection (no database): cap, overflow,
-hand-off order, close with connections out, recycle, the idle check, events."""
+"""The pool's own invariants with a fake DB-API connection (no database; its socket lets the
+pool's real idle check run, FakeConnection in tests/support/helpers.py): cap, overflow, hand-off
+order, close with connections out, recycle, the idle check, events."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,15 +14,7 @@ from sqlalchemy import event
 from django_pooled_mysql.exceptions import PoolClosed, PoolTimeout
 from django_pooled_mysql.pool import ConnectionPool
 from django_pooled_mysql.pool.options import parse_pool_option
-from tests.support.helpers import FakeConnection, eventually, run_threads
-
-
-@pytest.fixture(autouse=True)
-def fresh_registry() -> Iterator[None]:
-    FakeConnection.opened = []
-    yield
-    for conn in FakeConnection.opened:
-        conn.close()
+from tests.support.helpers import FakeConnection, eventually, join_all, run_threads
 
 
 def make_pool(**options: Any) -> ConnectionPool:
@@ -72,26 +64,31 @@ def test_a_caller_waits_for_a_returned_connection_then_times_out_with_the_number
     pool.checkin(record)
 
 
-def test_waiters_are_served_in_arrival_order() -> None:
+def test_waiters_are_served_in_arrival_order_and_the_returner_asking_again_goes_last() -> None:
     pool = make_pool(pool_size=1, max_overflow=0, timeout=30)
     record, _ = pool.checkout()
-    order: list[int] = []
+    order: list[int | str] = []
     threads = []
     for i in range(4):
 
         def wait(i: int = i) -> None:
             got, _ = pool.checkout()
-            order.append(i)
+            order.append(i)  # while holding the connection: the order is exact
             pool.checkin(got)
 
         thread = threading.Thread(target=wait)
         thread.start()
         threads.append(thread)
         eventually(lambda n=i + 1: pool.stats()["waiting"] == n, what="waiter %d" % i)
+    # The caller that gives the connection back asks again at once, as a thread running
+    # statement after statement does: it waits behind the others.
     pool.checkin(record)
-    for thread in threads:
-        thread.join(10)
-    assert order == [0, 1, 2, 3]
+    record, _ = pool.checkout()
+    order.append("returner")
+    pool.checkin(record)
+    join_all(threads, 10)
+    assert order == [0, 1, 2, 3, "returner"]
+    assert pool.stats()["timeouts"] == 0
 
 
 def test_closing_with_connections_checked_out_keeps_the_counts_right() -> None:
@@ -306,7 +303,7 @@ def test_stats_stay_right_while_a_pool_closes_with_connections_out() -> None:
     eventually(lambda: pool.stats()["waiting"] == 1, what="the waiter")
 
     pool.close()
-    waiter.join(10)
+    join_all([waiter], 10)
     assert [type(exc) for exc in outcome] == [PoolClosed]
     stats = consistent(in_use=4)
     assert (stats["waiting"], stats["wait_count"], stats["timeouts"]) == (0, 1, 0)
@@ -346,7 +343,7 @@ def test_a_checkout_that_waited_longer_than_the_threshold_is_logged_once_per_per
             # Long enough a wait to cross the threshold: what is measured, not a synchronisation.
             time.sleep(0.1)
             pool.checkin(held)
-            waiter.join(10)
+            join_all([waiter], 10)
             held, _ = pool.checkout()
     pool.checkin(held)
     (record,) = [r for r in caplog.records if "checkout waited" in r.getMessage()]
