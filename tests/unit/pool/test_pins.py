@@ -241,3 +241,18 @@ def test_the_call_sites_remembered_are_bounded(
     assert third.site is not None
     assert third.site[::2] == (__file__, "test_the_call_sites_remembered_are_bounded")
     third.checkin()
+
+
+def test_the_call_site_is_looked_for_at_the_first_pins_then_one_in_every(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looked: list[int] = []
+    monkeypatch.setattr(pins, "call_site", lambda: looked.append(1) or ("app.py", len(looked), "f"))
+    sites = pins.PinSites("sampled")
+    monkeypatch.setattr(sites, "FIRST", 4)
+    monkeypatch.setattr(sites, "EVERY", 3)
+    found = [sites.note("transaction", "transaction", None) for _ in range(13)]
+    # Pins 1-4 always, then pins 6, 9 and 12.
+    expected = [True] * 4 + [False, True, False, False, True, False, False, True, False]
+    assert [site is not None for site in found] == expected
+    assert len(looked) == 7
