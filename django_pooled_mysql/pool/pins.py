@@ -239,7 +239,7 @@ class PinSites:
 
     # Sites remembered per pool; beyond that, first pins are no longer logged (said once).
     LIMIT = 1000
-    FIRST = 256
+    FIRST = 32
     EVERY = 16
 
     def __init__(self, pool_name: str) -> None:
