@@ -354,3 +354,39 @@ def test_normal_process_exit_closes_connections_cleanly(
     eventually(lambda: not fault_server.connection_ids(faultdb), what="connections to close")
     after = fault_server.global_status("Aborted_clients")
     assert after == aborted
+
+
+def test_a_replay_that_fails_fails_its_statement_and_retires_the_connection(
+    fault_server: FaultServer, faultdb: str
+) -> None:
+    # A session variable replayed on each lease (docs/session-state.md) whose value the server
+    # no longer takes: the storage engine it names is uninstalled meanwhile.
+    from django.db import DatabaseError
+
+    fault_server.query("INSTALL SONAME 'ha_blackhole'")
+    try:
+        mine = wrapper(fault_server, faultdb, alias="faults_replay", pool_size=1, max_overflow=0)
+        theirs = wrapper(fault_server, faultdb, alias="faults_replay", pool_size=1, max_overflow=0)
+        with mine.cursor() as cursor:
+            cursor.execute("SET default_storage_engine = 'BLACKHOLE'")
+        # The only connection goes back to the pool's value for the other user...
+        assert scalar(theirs, "SELECT @@SESSION.default_storage_engine") == "InnoDB"
+        session = session_id(theirs)
+        fault_server.query("UNINSTALL SONAME 'ha_blackhole'")
+        before = mine.pool_stats()["invalidations"]
+        # ... so this user's next statement replays the value, which fails: so does the
+        # statement, and the connection, whose session may be half set, is closed.
+        with pytest.raises(DatabaseError) as raised:
+            scalar(mine, "SELECT 1")
+        assert raised.value.args[0] == 1286, raised.value  # Unknown storage engine
+        assert mine.pool_stats()["invalidations"] == before + 1
+        assert session not in fault_server.connection_ids(faultdb)
+        # The other user goes on, on a new connection.
+        assert scalar(theirs, "SELECT @@SESSION.default_storage_engine") == "InnoDB"
+        assert session_id(theirs) != session
+    finally:
+        installed = fault_server.query(
+            "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'BLACKHOLE'"
+        )
+        if installed[0][0]:
+            fault_server.query("UNINSTALL SONAME 'ha_blackhole'")
