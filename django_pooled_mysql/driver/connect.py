@@ -143,8 +143,11 @@ class SessionSetup:
                 "SET SESSION TRANSACTION ISOLATION LEVEL %s" % self.isolation_level.upper()
             )
         if tracker:
-            # The server then flags every statement that changes the session (lease/connection.py).
-            statements.append("SET SESSION session_track_state_change = ON")
+            # The server then flags every statement that changes the session, and reports the
+            # system variables a statement set with their values (lease/connection.py).
+            statements.append(
+                "SET SESSION session_track_state_change = ON, session_track_system_variables = '*'"
+            )
         return statements
 
     def reset(self, conn: Any) -> bool:

@@ -60,6 +60,18 @@ class _Library:
         if self.more_results is not None:
             self.more_results.argtypes = [ctypes.c_void_p]
             self.more_results.restype = ctypes.c_byte
+        # The session-state tracker's entries of the last statement (its system variables).
+        self.track_first: Any = getattr(lib, "mysql_session_track_get_first", None)
+        self.track_next: Any = getattr(lib, "mysql_session_track_get_next", None)
+        for function in (self.track_first, self.track_next):
+            if function is not None:
+                function.argtypes = [
+                    ctypes.c_void_p,
+                    ctypes.c_int,
+                    ctypes.POINTER(ctypes.c_void_p),
+                    ctypes.POINTER(ctypes.c_size_t),
+                ]
+                function.restype = ctypes.c_int
         self.reset: Any = getattr(lib, "mysql_reset_connection", None)
         if self.reset is not None:
             self.reset.argtypes = [ctypes.c_void_p]
@@ -141,6 +153,26 @@ class Native:
         cell = self._cell
         status = cell.value if cell is not None else self._read_status()
         return bool(status & SERVER_SESSION_STATE_CHANGED)
+
+    def tracked_variables(self) -> dict[str, str] | None:
+        """The session system variables the last statement set, as the server reported them
+        (``session_track_system_variables``: {lower-case name: value}), or None where they
+        cannot be read (not MariaDB Connector/C, whose getter is reliable: module docstring)."""
+        library = self._library
+        if library.get_info is None or library.track_first is None or library.track_next is None:
+            return None
+        data = ctypes.c_void_p()
+        length = ctypes.c_size_t()
+        entries = []
+        step = library.track_first
+        # Entries come as name, value, name, value, ... (SESSION_TRACK_SYSTEM_VARIABLES = 0).
+        while step(self._pointer, 0, ctypes.byref(data), ctypes.byref(length)) == 0:
+            raw = ctypes.string_at(data.value, length.value) if data.value else b""
+            entries.append(raw.decode("utf-8", "replace"))
+            step = library.track_next
+        return {
+            entries[index].lower(): entries[index + 1] for index in range(0, len(entries) - 1, 2)
+        }
 
     @property
     def can_reset(self) -> bool:

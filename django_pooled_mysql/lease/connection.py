@@ -38,7 +38,7 @@ from ..driver.wire import PING, STATEMENT
 from ..exceptions import CommitInDoubt, ConnectionLostInTransaction
 from ..pool import ConnectionPool, Lease, Watchers
 from ..sql import NO_EFFECT, Verdict, classify, remembered_verdicts
-from ..sql.assignments import assignments
+from ..sql.assignments import CHARSET, assignments
 from . import raw
 from .cursor import PooledCursor, StreamingCursor, is_unbuffered
 from .ownership import Owner
@@ -60,6 +60,7 @@ from .variables import (
     State,
     answered_before,
     answered_call,
+    as_item,
     bring_to,
     call_key,
     merged,
@@ -115,6 +116,8 @@ class PooledConnection:
         self._vars: State = EMPTY
         # The last replayable SET could not be read back from the text the driver sent.
         self._set_unread = False
+        # The assignments the last replayable SET made, as recorded (_run_set()).
+        self._set_items: Any = ()
         # This Django connection's own LAST_INSERT_ID() (previous.py).
         self._insert_id = InsertIdTracker()
         # The diagnostics (SHOW WARNINGS rows) of a statement that had warnings or failed on a
@@ -337,7 +340,16 @@ class PooledConnection:
     ) -> StatementResult:
         """A statement on a pinned connection, or one that leaves session state, reads the
         previous statement's, or may change the session where its text does not show it."""
-        if verdict.leaves is not None and (verdict.replays is None or method != "execute"):
+        if verdict.leaves is not None and not (
+            method == "execute"
+            and cursorclass is None
+            and (
+                verdict.replays is not None
+                or (
+                    verdict.tracked is not None and self._lease is None and not self._in_transaction
+                )
+            )
+        ):
             lease: Lease | None = self._pin_for_session(verdict.leaves, query)
         elif self._lease is not None or self._in_transaction:
             lease = self._lease
@@ -351,6 +363,8 @@ class PooledConnection:
         if lease is None:
             if verdict.replays is not None and method == "execute" and cursorclass is None:
                 return self._set_on_lease(verdict, query, args)
+            if verdict.tracked is not None and method == "execute" and cursorclass is None:
+                return self._set_tracked(verdict, query, args)
             return self._run_leased(verdict, method, query, args, cursorclass)
         same_session = self._previous_session is lease
         try:
@@ -439,7 +453,7 @@ class PooledConnection:
         """Run one statement on a physical connection, serving what it reads of the previous
         statement's state from this Django connection's own (previous.py)."""
         if verdict.replays is not None and method == "execute":
-            return self._run_set(connection, verdict.replays, query, args, cursorclass)
+            return self._run_set(connection, record, verdict.replays, query, args, cursorclass)
         values: dict[str, int] | None = None
         captured = None
         reads = verdict.reads_previous
@@ -493,11 +507,18 @@ class PooledConnection:
         return native is not None and native.state_changed()
 
     def _run_set(
-        self, connection: Any, keys: tuple[str, ...], query: Any, args: Any, cursorclass: Any
+        self,
+        connection: Any,
+        record: Any,
+        keys: tuple[str, ...],
+        query: Any,
+        args: Any,
+        cursorclass: Any,
     ) -> StatementResult:
-        """Run a replayable SET (variables.py) on connection and record its values there and,
-        for this Django connection, on top of the values it wants (_set_on_lease() records those
-        itself, from the text)."""
+        """Run a replayable SET (variables.py) on connection and record its values there and
+        for this Django connection: as the server's tracker reported them where it can be read
+        (the server's own value wins over the text's: 'ansi' is REAL_AS_FLOAT,...,ANSI), else
+        as the text gives them."""
         baselines = self._pool.session_baselines
         missing = missing_baselines(keys, connection.session_vars, baselines)
         if missing:
@@ -511,9 +532,61 @@ class PooledConnection:
             found = None
         if found is None:
             self._set_unread = True
+            return result
+        native = record.info.get("native")
+        reported = native.tracked_variables() if native is not None else None
+        if reported:
+            found = tuple(
+                (key, item)
+                if key == CHARSET or key not in reported
+                else as_item(key, reported[key])
+                for key, item in found
+            )
+        self._set_items = found
+        self._vars = merged(self._vars, found, baselines)
+        connection.session_vars = merged(connection.session_vars, found, baselines)
+        return result
+
+    def _set_tracked(self, verdict: Verdict, query: Any, args: Any) -> StatementResult:
+        """A SET of session variables to expressions on a statement lease: the values are those
+        the server's tracker reports after it, replayed as any others (mysqlclient); where the
+        tracker cannot be read (PyMySQL) or does not report one of them, the connection is
+        pinned, as before replaying."""
+        pool = self._current_pool()
+        record, connection = pool.checkout()
+        if connection.session_vars is not self._vars:
+            record, connection = self._bring(pool, record, connection)
+        keys = verdict.tracked or ()
+        baselines = pool.session_baselines
+        try:
+            missing = missing_baselines(keys, connection.session_vars, baselines)
+            if missing:
+                read_baselines(connection, missing, baselines)
+            result = run_on(connection, "execute", query, args, None)
+        except BaseException as exc:
+            result = self._statement_failed(
+                pool, record, exc, "execute", query, args, None, verdict
+            )
+            self._after(result, query)
+            return result
+        native = record.info.get("native")
+        reported = native.tracked_variables() if native is not None else None
+        if (
+            reported is None
+            or result[PENDING_ERROR] is not None
+            or any(key not in reported for key in keys)
+        ):
+            self._adopt(pool, record, connection, verdict.leaves or "SET", query)
+            self._pin(verdict.leaves, statement=query)
         else:
-            self._vars = merged(self._vars, found, baselines)
+            found = tuple(as_item(key, reported[key]) for key in keys)
             connection.session_vars = merged(connection.session_vars, found, baselines)
+            self._vars = merged(self._vars, found, baselines)
+            if result[WARNINGS]:
+                self._checkin_capturing(pool, record, connection, result, False)
+            else:
+                pool.checkin(record)
+        self._after(result, query)
         return result
 
     def _set_on_lease(self, verdict: Verdict, query: Any, args: Any) -> StatementResult:
@@ -552,7 +625,7 @@ class PooledConnection:
             self._vars = merged(self._vars, found, baselines)
         else:
             try:
-                result = self._run_set(connection, verdict.replays or (), query, args, None)
+                result = self._run_set(connection, record, verdict.replays or (), query, args, None)
             except BaseException as exc:
                 result = self._statement_failed(
                     pool, record, exc, "execute", query, args, None, verdict
@@ -565,7 +638,7 @@ class PooledConnection:
                 self._pin(verdict.leaves, statement=query)
             elif result[PENDING_ERROR] is None and not result[WARNINGS]:
                 remember_answer(connection, text, result)
-                remember_call(key, found, result)
+                remember_call(key, self._set_items, result)
                 pool.checkin(record)
             else:
                 self._checkin_capturing(pool, record, connection, result, False)
@@ -755,7 +828,8 @@ class PooledConnection:
             return self._statement_failed(
                 pool, record, again, method, query, args, cursorclass, verdict
             )
-        if self._set_unread:
+        if self._set_unread or (verdict.leaves is not None and verdict.replays is None):
+            # A SET that could not be read back, or state the retried statement left.
             self._set_unread = False
             self._adopt(pool, record, connection, verdict.leaves or "SET")
             self._pin(verdict.leaves)

@@ -20,6 +20,7 @@ before another value is applied.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -104,6 +105,22 @@ def read_baselines(connection: Any, keys: list[str], baselines: dict[str, Any]) 
             literal = _literal(values[key])
             text = values[key].decode() if isinstance(values[key], bytes) else str(values[key])
             baselines[key] = ("@@SESSION.%s = %s" % (key, literal), text)
+
+
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_PLAIN = re.compile(r"[A-Za-z0-9_+\-:,./ ]*")
+
+
+def as_item(key: str, value: str) -> Assignment:
+    """The assignment that gives a variable a value the server reported (tracker values are
+    text: a number stays one, anything else is a string)."""
+    if _NUMBER.fullmatch(value):
+        literal = value
+    elif _PLAIN.fullmatch(value):
+        literal = "'%s'" % value  # readable, and compared with the baseline as text
+    else:
+        literal = _literal(value)
+    return key, "@@SESSION.%s = %s" % (key, literal)
 
 
 def _literal(value: Any) -> str:

@@ -97,6 +97,17 @@ def replayable(tokens: Sequence[Token], sql: str) -> tuple[str, ...] | None:
     return tuple(key for key, _ in found) if found else None
 
 
+def tracked_keys(tokens: Sequence[Token], sql: str) -> tuple[str, ...] | None:
+    """The variables a SET statement assigns to values of any expression, if every item is a
+    session system variable other than the character set ones (whose values the server's
+    tracker reports after the statement: lease/connection.py); None otherwise. The caller
+    checks that the values have no effect of their own."""
+    found = _read(tokens, sql, parameters=True, any_value=True)
+    if not found or any(key == CHARSET for key, _ in found):
+        return None
+    return tuple(key for key, _ in found)
+
+
 def assignments(sql: str) -> tuple[Assignment, ...] | None:
     """The replayable assignments of a text the driver sent (parameters in place), in order;
     None if it is not a replayable SET alone in its text."""
@@ -111,7 +122,9 @@ def assignments(sql: str) -> tuple[Assignment, ...] | None:
     return tuple(found) if found else None
 
 
-def _read(tokens: Sequence[Token], sql: str, parameters: bool) -> list[Assignment] | None:
+def _read(
+    tokens: Sequence[Token], sql: str, parameters: bool, any_value: bool = False
+) -> list[Assignment] | None:
     """tokens[0] is SET; the assignments of its items, or None if one of them must pin."""
     hi = len(tokens)
     found: list[Assignment] = []
@@ -168,7 +181,10 @@ def _read(tokens: Sequence[Token], sql: str, parameters: bool) -> list[Assignmen
             tokens[index + 1].kind == OP and tokens[index + 1].value in ("=", ":=")
         ):
             return None
-        value = _literal(tokens, index + 2, end, sql, parameters)
+        if any_value:
+            value: str | None = sql[tokens[index + 2].start : tokens[end - 1].end]
+        else:
+            value = _literal(tokens, index + 2, end, sql, parameters)
         if value is None:
             return None
         item = "@@SESSION.%s = %s" % (name.lower(), value)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .assignments import replayable
+from .assignments import replayable, tracked_keys
 from .lexer import _expand
 from .rules import (
     _alter,
@@ -129,6 +129,15 @@ def _set(tokens: Sequence[Token], lo: int, hi: int, found: _Findings) -> None:
         found.leave("SET")
         if first_statement:
             found.replays = replayable(tokens, found.sql)
+            if found.replays is None:
+                found.tracked = tracked_keys(tokens, found.sql)
+                if found.tracked is not None:
+                    # Values of any expression, but with no effect of their own.
+                    alone = _Findings(found.sql, found.mode)
+                    for start, end in values:
+                        _scan(tokens, start, end, alone)
+                    if alone.leaves is not None or alone.hidden_effects or alone.inserts:
+                        found.tracked = None
     for start, end in values:
         _scan(tokens, start, end, found)
 

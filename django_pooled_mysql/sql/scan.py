@@ -56,6 +56,7 @@ class _Findings:
         "spans",
         "spans_wanted",
         "sql",
+        "tracked",
         "user_reads",
     )
 
@@ -72,6 +73,8 @@ class _Findings:
         self.local_names: frozenset[str] = frozenset()  # DECLAREd in the compound body
         # The keys of a replayable SET that is the text's first statement (assignments.py).
         self.replays: tuple[str, ...] | None = None
+        # The same for a SET of session variables to expressions (assignments.tracked_keys()).
+        self.tracked: tuple[str, ...] | None = None
 
     def leave(self, kind: str) -> None:
         if self.leaves is None:

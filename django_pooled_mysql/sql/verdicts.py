@@ -30,7 +30,8 @@ class Verdict:
     ``reads_previous``), for the first statement of the text only. ``replays``: the text is one
     ``SET`` of session variables that can be replayed on another session instead of pinning
     (assignments.py), with the keys it sets; ``leaves`` still says ``SET`` for callers that
-    cannot replay.
+    cannot replay. ``tracked``: the same for a ``SET`` of session variables to expressions,
+    whose values only the server's tracker can tell.
     """
 
     leaves: str | None = None
@@ -41,6 +42,7 @@ class Verdict:
     reader_spans: tuple[tuple[int, int, str], ...] = ()
     statements: int = 1
     replays: tuple[str, ...] | None = None
+    tracked: tuple[str, ...] | None = None
 
 
 # The verdict of a statement that does nothing to the session (most of what Django sends).
@@ -94,6 +96,7 @@ def _verdict(
         reader_spans=tuple(found.spans),
         statements=len(ranges),
         replays=found.replays if len(ranges) == 1 else None,
+        tracked=found.tracked if len(ranges) == 1 else None,
     )
 
 
@@ -118,6 +121,7 @@ def _classify(sql: str) -> Verdict:
                 else (),
                 statements=max(verdict.statements, other.statements),
                 replays=verdict.replays if verdict.replays == other.replays else None,
+                tracked=verdict.tracked if verdict.tracked == other.tracked else None,
             )
     return verdict
 

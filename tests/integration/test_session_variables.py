@@ -87,8 +87,9 @@ def _same(got: Any, expected: Any) -> bool:
 
 
 PINNED = [
-    "SET time_zone = @@GLOBAL.time_zone",
-    "SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')",
+    # (an expression is replayed where the server's tracker can be read: below)
+    "SET time_zone = IF(GET_LOCK('variables_test', 0), '+01:00', '+02:00')",
+    "SET character_set_client = CONCAT('latin', '1')",
     "SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE",
     "SET @x = 1, time_zone = '+01:00'",
     "SET insert_id = 1000",
@@ -201,3 +202,65 @@ def test_a_failed_set_changes_nothing(scratch: Scratch) -> None:
     assert scalar(db, "SELECT @@SESSION.time_zone") == "+02:00"
     other = scratch.wrapper(ONE)
     assert scalar(other, "SELECT @@SESSION.time_zone") == "SYSTEM"
+
+
+# -- values only the server can tell: its session-variable tracker (mysqlclient) ------------------
+
+needs_tracker = pytest.mark.skipif(
+    DRIVER != "mysqlclient",
+    reason="the tracker's values are read through mysqlclient's native handle (PyMySQL pins: "
+    "test_an_expression_pins_where_the_tracker_cannot_be_read)",
+)
+
+
+@needs_tracker
+@pytest.mark.parametrize(
+    ("setter", "reader", "expected"),
+    [
+        (
+            "SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')",
+            "SELECT FIND_IN_SET('ANSI_QUOTES', @@SESSION.sql_mode) > 0",
+            1,
+        ),
+        ("SET time_zone = CONCAT('+0', '6:00')", "SELECT @@SESSION.time_zone", "+06:00"),
+        ("SET lock_wait_timeout = 40 + 2", "SELECT @@SESSION.lock_wait_timeout", 42),
+    ],
+)
+def test_an_expression_is_replayed_with_the_value_the_server_reports(
+    scratch: Scratch, setter: str, reader: str, expected: Any
+) -> None:
+    mine = scratch.wrapper(ONE)
+    theirs = scratch.wrapper(ONE)
+    before = scalar(theirs, reader)
+    rows(mine, setter)
+    for _ in range(2):
+        assert _same(scalar(mine, reader), expected)
+        assert _same(scalar(theirs, reader), before)
+    stats = mine.pool_stats()
+    assert (stats["session_pins"], stats["in_use"]) == (0, 0), stats
+
+
+@needs_tracker
+def test_tracker_values_win_over_the_text(scratch: Scratch) -> None:
+    # 'ansi' is what the text says, REAL_AS_FLOAT,...,ANSI what the session holds: two users
+    # who set the same mode in both spellings need no replay between them.
+    one = scratch.wrapper(ONE)
+    other = scratch.wrapper(ONE)
+    rows(one, "SET sql_mode = 'ansi'")
+    rows(other, "SET sql_mode = 'REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ANSI'")
+    replays = one.pool_stats()["variable_replays"]
+    for _ in range(3):
+        assert scalar(one, "SELECT @@SESSION.sql_mode") == scalar(
+            other, "SELECT @@SESSION.sql_mode"
+        )
+    assert one.pool_stats()["variable_replays"] == replays
+
+
+@pytest.mark.skipif(DRIVER == "mysqlclient", reason="mysqlclient reads the tracker")
+def test_an_expression_pins_where_the_tracker_cannot_be_read(scratch: Scratch) -> None:
+    db = scratch.wrapper(ONE)
+    rows(db, "SET time_zone = CONCAT('+0', '6:00')")
+    stats = db.pool_stats()
+    assert (stats["session_pins"], stats["in_use"]) == (1, 1), stats
+    assert scalar(db, "SELECT @@SESSION.time_zone") == "+06:00"
+    db.close()
