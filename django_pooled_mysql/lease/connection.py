@@ -598,9 +598,11 @@ class PooledConnection:
         pool = self._current_pool()
         key = call_key(pool.name, query, args)
         known = answered_call(key)
-        if known is not None:
+        if known is not None and all(name in pool.session_baselines for name, _ in known[0]):
             # The same SET answered before: nothing to run now. The next statement's lease
             # brings its connection to the values (or fails, if they cannot be set any more).
+            # A pool that has not read their baselines yet (a new one after fork() or
+            # close_pool()) runs the SET below, which reads them.
             found, answered = known
             self._vars = merged(self._vars, found, pool.session_baselines)
             result = tuple(list(answered))  # a result of its own: cursor.py tells them apart

@@ -264,3 +264,22 @@ def test_an_expression_pins_where_the_tracker_cannot_be_read(scratch: Scratch) -
     assert (stats["session_pins"], stats["in_use"]) == (1, 1), stats
     assert scalar(db, "SELECT @@SESSION.time_zone") == "+06:00"
     db.close()
+
+
+def test_a_new_pool_reads_its_baselines_before_answering_a_set_it_has_seen(
+    scratch: Scratch,
+) -> None:
+    # A SET answered before is not sent again; a pool made later (close_pool(), fork()) must
+    # still learn the value to give back, or it would close connections to undo the SET.
+    first = scratch.wrapper(ONE)
+    rows(first, "SET time_zone = '+09:00'")
+    first.close_pool()
+    mine = scratch.wrapper(ONE)
+    theirs = scratch.wrapper(ONE)
+    rows(mine, "SET time_zone = '+09:00'")
+    connects = mine.pool_stats()["connects"]
+    for _ in range(3):
+        assert scalar(mine, "SELECT @@SESSION.time_zone") == "+09:00"
+        assert scalar(theirs, "SELECT @@SESSION.time_zone") == "SYSTEM"
+    stats = mine.pool_stats()
+    assert (stats["connects"], stats["invalidations"]) == (connects, 0), stats
