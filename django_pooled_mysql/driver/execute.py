@@ -212,24 +212,6 @@ def _instrumented(function: Any) -> bool:
     return module is not None and module.partition(".")[0] not in _OWN_PACKAGES
 
 
-def sent_text(connection: Any, query: str, args: Any) -> str:
-    """The text the driver sends for query with args, each parameter quoted by the driver."""
-    if args is None:
-        return query
-    if type(connection).__module__.startswith("pymysql"):
-        quote: Any = connection.escape  # PyMySQL deprecates literal()
-    else:
-        quote = connection.literal
-
-    def text(value: Any) -> str:
-        quoted = quote(value)
-        return quoted.decode(connection.encoding) if isinstance(quoted, bytes) else str(quoted)
-
-    if isinstance(args, dict):
-        return query % {key: text(item) for key, item in args.items()}
-    return query % tuple(text(item) for item in args)
-
-
 def execute_directly(
     connection: Any, query: Any, args: Any, from_pool: bool = False
 ) -> tuple[Any, ...]:

@@ -32,7 +32,6 @@ from ..driver.execute import (
     StatementResult,
     is_driver_error,
     run_on,
-    sent_text,
 )
 from ..driver.wire import PING, STATEMENT
 from ..exceptions import CommitInDoubt, ConnectionLostInTransaction
@@ -58,7 +57,6 @@ from .previous import (
 from .variables import (
     EMPTY,
     State,
-    answered_before,
     answered_call,
     as_item,
     bring_to,
@@ -66,7 +64,6 @@ from .variables import (
     merged,
     missing_baselines,
     read_baselines,
-    remember_answer,
     remember_call,
 )
 
@@ -590,11 +587,10 @@ class PooledConnection:
         return result
 
     def _set_on_lease(self, verdict: Verdict, query: Any, args: Any) -> StatementResult:
-        """A replayable SET on a statement lease. The values become this Django connection's;
-        the SET runs on the leased connection as it is (its other values are no matter: the
-        next statement's lease brings whatever connection it gets to the values), and is not
-        sent again to a connection that already has those values: like ProxySQL, which answers
-        such a SET itself, this answers it as the server answered the same text before."""
+        """A replayable SET on a statement lease: its values become this Django connection's.
+        Like ProxySQL, which answers such a SET itself, a call answered before (same text,
+        plain parameters, no warnings) is answered as the server answered it, without a
+        connection: the next statement's lease brings its connection to the values."""
         pool = self._current_pool()
         key = call_key(pool.name, query, args)
         known = answered_call(key)
@@ -608,42 +604,26 @@ class PooledConnection:
             result = tuple(list(answered))  # a result of its own: cursor.py tells them apart
             self._after(result, query)
             return result
+        # On the leased connection as it is: its other values are no matter (_run_set() records
+        # the SET on both states), the next statement's lease brings what it gets.
         record, connection = pool.checkout()
         try:
-            text = sent_text(connection, query, args) if type(query) is str else None
-        except (TypeError, ValueError, KeyError):
-            text = None  # the driver raises its own error for these
-        found = assignments(text) if text is not None else None
-        if found is None or text is None:
+            result = self._run_set(connection, record, verdict.replays or (), query, args, None)
+        except BaseException as exc:
+            result = self._statement_failed(
+                pool, record, exc, "execute", query, args, None, verdict
+            )
+            self._after(result, query)
+            return result
+        if self._set_unread:
+            self._set_unread = False
+            self._adopt(pool, record, connection, verdict.leaves or "SET", query)
+            self._pin(verdict.leaves, statement=query)
+        elif result[PENDING_ERROR] is None and not result[WARNINGS]:
+            remember_call(key, self._set_items, result)
             pool.checkin(record)
-            return self._run_leased(verdict, "execute", query, args, None)
-        baselines = pool.session_baselines
-        have = connection.session_vars
-        answered = answered_before(connection, text)
-        if answered is not None and merged(have, found, baselines) is have:
-            # A result of its own (results are told apart by identity: cursor.py's Host).
-            result = tuple(list(answered))
-            pool.checkin(record)
-            self._vars = merged(self._vars, found, baselines)
         else:
-            try:
-                result = self._run_set(connection, record, verdict.replays or (), query, args, None)
-            except BaseException as exc:
-                result = self._statement_failed(
-                    pool, record, exc, "execute", query, args, None, verdict
-                )
-                self._after(result, query)
-                return result
-            if self._set_unread:
-                self._set_unread = False
-                self._adopt(pool, record, connection, verdict.leaves or "SET", query)
-                self._pin(verdict.leaves, statement=query)
-            elif result[PENDING_ERROR] is None and not result[WARNINGS]:
-                remember_answer(connection, text, result)
-                remember_call(key, self._set_items, result)
-                pool.checkin(record)
-            else:
-                self._checkin_capturing(pool, record, connection, result, False)
+            self._checkin_capturing(pool, record, connection, result, False)
         self._after(result, query)
         return result
 

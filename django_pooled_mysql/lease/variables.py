@@ -135,14 +135,9 @@ def _literal(value: Any) -> str:
     return "CONVERT(X'%s' USING utf8mb4)" % raw.hex() if raw else "''"
 
 
-# What the server answered a replayable SET text (a driver's connection class and the text the
-# driver sent): a SET a connection need not run again is answered with it (lease/connection.py).
-_answers: dict[tuple[type, str], Any] = {}
-_ANSWERS_MAX = 256
-
-
-# The same for a call (the pool, the statement as written, its parameters), so that a SET
-# answered before is answered without a connection at all: (its assignments, its result).
+# What the server answered a SET call (the pool, the statement as written, its parameters):
+# such a call answered before is answered without a connection at all (lease/connection.py):
+# (its assignments, its result).
 _calls: dict[tuple[str, str, Any], tuple[tuple[Assignment, ...], Any]] = {}
 
 
@@ -162,24 +157,15 @@ def answered_call(key: tuple[str, str, Any] | None) -> Any:
     return None if key is None else _calls.get(key)
 
 
+_CALLS_MAX = 256
+
+
 def remember_call(key: tuple[str, str, Any] | None, found: Any, result: Any) -> None:
     """Remember a SET call's assignments and result for answered_call()."""
     if key is not None:
-        if len(_calls) >= _ANSWERS_MAX:
+        if len(_calls) >= _CALLS_MAX:
             _calls.clear()
         _calls[key] = (found, result)
-
-
-def answered_before(connection: Any, text: str) -> Any:
-    """The result the server gave text before on a connection of this driver, or None."""
-    return _answers.get((type(connection), text))
-
-
-def remember_answer(connection: Any, text: str, result: Any) -> None:
-    """Remember a SET's result (one without warnings) for answered_before()."""
-    if len(_answers) >= _ANSWERS_MAX:
-        _answers.clear()
-    _answers[(type(connection), text)] = result
 
 
 def bringing(current: State, wanted: State, baselines: dict[str, Any]) -> str | None:
